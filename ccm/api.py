@@ -1,0 +1,47 @@
+"""The shared layer's API: who am I, and the practice's users (practice-scoped)."""
+
+from __future__ import annotations
+
+from rest_framework import generics, serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from ccm.models import ALL_ROLES, User
+from ccm.permissions import PracticeScopedMixin
+
+
+class UserOutputSerializer(serializers.ModelSerializer):
+    practice = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+
+    class Meta:
+        model = User
+        fields = ("id", "username", "full_name", "role", "credential", "npi", "practice")
+        read_only_fields = fields
+
+
+class MeApi(APIView):
+    """The signed-in user."""
+
+    allowed_roles = ALL_ROLES
+    serializer_class = UserOutputSerializer
+
+    def get(self, request: Request) -> Response:
+        return Response(UserOutputSerializer(request.user).data)
+
+
+class UserListApi(PracticeScopedMixin, generics.ListAPIView):
+    """The users of the caller's practice."""
+
+    allowed_roles = ALL_ROLES
+    serializer_class = UserOutputSerializer
+    queryset = User.objects.filter(is_active=True).select_related("practice").order_by("id")
+    filterset_fields = ("role",)
+
+
+class UserDetailApi(PracticeScopedMixin, generics.RetrieveAPIView):
+    """One user of the caller's practice (another practice's: 404)."""
+
+    allowed_roles = ALL_ROLES
+    serializer_class = UserOutputSerializer
+    queryset = User.objects.select_related("practice")

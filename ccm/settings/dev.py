@@ -1,0 +1,10 @@
+"""First-run settings: `make run` on a fresh clone, no servers needed."""
+
+from __future__ import annotations
+
+from ccm.settings.base import *  # noqa: F403
+from ccm.settings.env import env_bool, env_str
+
+DEBUG = env_bool("DEBUG", True)
+# A development-only key: production.py refuses to start without SECRET_KEY.
+SECRET_KEY = env_str("SECRET_KEY") or "dev-insecure-key-do-not-use-in-production"  # noqa: S105

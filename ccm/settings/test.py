@@ -1,0 +1,31 @@
+"""Test settings: real PostgreSQL and Redis on this machine (make test starts them)."""
+
+from __future__ import annotations
+
+import os
+
+import dj_database_url
+
+from ccm.settings.base import *  # noqa: F403
+from ccm.settings.env import env_str
+
+SECRET_KEY = "test-only-key"  # noqa: S105
+DEBUG = False
+DATABASES = {
+    "default": dj_database_url.parse(
+        env_str("TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/ccm")
+        or "",
+        conn_max_age=0,
+    )
+}
+CELERY_BROKER_URL = os.environ.get("TEST_CELERY_BROKER_URL", "redis://127.0.0.1:6379/14")
+CELERY_RESULT_BACKEND = os.environ.get("TEST_CELERY_RESULT_BACKEND", "redis://127.0.0.1:6379/14")
+CELERY_BROKER_TRANSPORT_OPTIONS = {}
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+# Serve static files from the source folders without collectstatic.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True

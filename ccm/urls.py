@@ -1,0 +1,29 @@
+"""URL map: pages at the root, the JSON API under /api/ (interface.md)."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.authtoken.views import obtain_auth_token
+
+from ccm import api, views
+
+api_urlpatterns = [
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("auth/token/", obtain_auth_token, name="api-token"),
+    path("me/", api.MeApi.as_view(), name="api-me"),
+    path("users/", api.UserListApi.as_view(), name="api-users"),
+    path("users/<int:pk>/", api.UserDetailApi.as_view(), name="api-user"),
+]
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True),
+         name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("admin/", admin.site.urls),
+    path("api/", include(api_urlpatterns)),
+]

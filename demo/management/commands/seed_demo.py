@@ -1,0 +1,21 @@
+"""`seed_demo`: the demo practice, one user per role (sign-in details printed) and demo
+patients; running it twice changes nothing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand
+
+from demo.seed import DEMO_PASSWORD, seed_demo_users
+
+
+class Command(BaseCommand):
+    help = "Load the demo practice, users and patients (idempotent)."
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        practice, users = seed_demo_users()
+        self.stdout.write(f"Demo practice: {practice.name} ({practice.slug})")
+        self.stdout.write(f"Sign in at http://127.0.0.1:8000/login/ with password {DEMO_PASSWORD!r} as:")
+        for user in users:
+            self.stdout.write(f"  {user.username:<12} {user.get_role_display()}")

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Makes a fresh machine ready for `make test`: installs PostgreSQL, Redis and Chromium from
+# the distribution's packages when missing, and starts PostgreSQL and Redis when they are
+# not answering on 127.0.0.1. Safe to run again: it only acts on what is missing.
+set -euo pipefail
+
+apt_updated=0
+apt_install() {
+  if [ "$(id -u)" != 0 ]; then echo "need root to install $*" >&2; return 1; fi
+  if [ "$apt_updated" = 0 ]; then apt-get update -qq; apt_updated=1; fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+# PostgreSQL
+if ! command -v pg_ctlcluster >/dev/null 2>&1; then
+  echo "installing postgresql"; apt_install postgresql
+fi
+if ! pg_isready -q -h 127.0.0.1 -p 5432; then
+  echo "starting postgresql"
+  pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | sort -V | tail -n 1)" main start
+  for _ in $(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done
+fi
+# The suite connects as postgres over TCP without a password (trust), as on these machines.
+if ! psql -h 127.0.0.1 -U postgres -d postgres -Atqc 'select 1' >/dev/null 2>&1; then
+  echo "allowing trust auth for postgres on 127.0.0.1"
+  version="$(ls /etc/postgresql | sort -V | tail -n 1)"
+  hba="/etc/postgresql/$version/main/pg_hba.conf"
+  sed -i '1i host all postgres 127.0.0.1/32 trust' "$hba"
+  pg_ctlcluster --skip-systemctl-redirect "$version" main reload
+fi
+
+# Redis
+if ! command -v redis-server >/dev/null 2>&1; then
+  echo "installing redis"; apt_install redis-server
+fi
+if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
+  echo "starting redis"
+  redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no
+  for _ in $(seq 1 30); do redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 && break; sleep 0.5; done
+fi
+
+# Chromium for the browser tests (Playwright drives it through executable_path).
+if ! command -v chromium >/dev/null 2>&1; then
+  echo "installing chromium"; apt_install chromium
+fi
+echo "services ready: postgresql, redis, chromium"

@@ -1,0 +1,47 @@
+"""The Celery app `ccm` talks to a real Redis broker and a real worker process."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+from django.conf import settings
+
+from ccm.celery import app
+from ccm.tasks import ping
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def celery_worker_process() -> Iterator[subprocess.Popen[bytes]]:
+    env = dict(os.environ, DJANGO_SETTINGS_MODULE="ccm.settings.test")
+    process = subprocess.Popen(
+        [str(Path(sys.executable).with_name("celery")), "-A", "ccm", "worker", "--pool", "solo",
+         "--loglevel", "WARNING", "--without-mingle", "--without-gossip", "-n", "pingtest@%h"],
+        cwd=ROOT, env=env,
+    )
+    yield process
+    process.terminate()
+    process.wait(timeout=30)
+
+
+def test_settings_point_at_redis() -> None:
+    assert settings.CELERY_BROKER_URL.startswith("redis://")
+    assert redis.Redis.from_url(settings.CELERY_BROKER_URL).ping()
+    assert app.main == "ccm"
+    assert app.conf.task_acks_late and app.conf.task_reject_on_worker_lost
+    assert app.conf.worker_prefetch_multiplier == 1
+
+
+@pytest.mark.slow
+def test_a_task_round_trips_through_redis_and_a_worker(
+    celery_worker_process: subprocess.Popen[bytes],
+) -> None:
+    result = ping.delay()
+    assert result.get(timeout=60) == "pong"

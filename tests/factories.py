@@ -1,0 +1,36 @@
+"""factory_boy factories shared by every test package."""
+
+from __future__ import annotations
+
+import factory
+from rest_framework.authtoken.models import Token
+
+from ccm.models import Practice, Role, User
+
+
+class PracticeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Practice
+        django_get_or_create = ("slug",)
+
+    name = factory.Sequence(lambda n: f"Practice {n}")
+    slug = factory.Sequence(lambda n: f"practice-{n}")
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    practice = factory.SubFactory(PracticeFactory)
+    role = Role.RN
+    full_name = factory.Faker("name")
+    credential = "RN"
+    password = factory.PostGenerationMethodCall("set_password", "pw-for-tests-1")
+
+    @factory.post_generation
+    def token(self, create: bool, extracted: object, **kwargs: object) -> None:
+        if create:
+            self.save()
+            Token.objects.get_or_create(user=self)
