@@ -108,3 +108,29 @@ class AuditEvent(models.Model):
 
     def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
         raise PermissionDenied("Audit events are append-only")
+
+
+class BillingMonth(models.Model):
+    """One practice's billing month: open → closing → closed, with the number of the last
+    close as `version`. It lives in `ccm` so every app can refuse changes to a closed
+    month (the period lock) without importing the billing app."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        CLOSING = "closing", "Closing"
+        CLOSED = "closed", "Closed"
+
+    practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="billing_months")
+    month = models.DateField(help_text="The first day of the calendar month.")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    version = models.PositiveIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            models.UniqueConstraint(fields=["practice", "month"], name="billing_month_unique"),
+            models.CheckConstraint(condition=models.Q(month__day=1), name="billing_month_first_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.practice.slug} {self.month:%Y-%m} {self.status} v{self.version}"

@@ -26,4 +26,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("api/", include(api_urlpatterns)),
+    path("", include("patients.urls")),
+    path("", include("timelog.urls")),
+    path("", include("billing.urls")),
 ]

@@ -1,0 +1,63 @@
+"""The period lock: once a practice's billing month is closing or closed, nothing that
+feeds its claims may change (billing rule: a closed month's worklist is final until a
+reopen, which makes a new version)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import connection
+
+from ccm.exceptions import PeriodClosed
+from ccm.models import BillingMonth, Practice
+
+
+def month_start(day: dt.date) -> dt.date:
+    return day.replace(day=1)
+
+
+def month_end(day: dt.date) -> dt.date:
+    following = (day.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+    return following - dt.timedelta(days=1)
+
+
+def parse_month(text: str) -> dt.date:
+    """'YYYY-MM' → the first day of that month; ValueError with a clear message otherwise."""
+    try:
+        return dt.datetime.strptime(text, "%Y-%m").date()
+    except (TypeError, ValueError):
+        raise ValueError(f"{text!r} is not a month in the form YYYY-MM") from None
+
+
+def billing_month_status(practice: Practice, day: dt.date) -> str:
+    """The status of the month holding `day`; a month nobody has closed yet is open.
+
+    On PostgreSQL the row (when it exists) is read FOR SHARE, so a close that claims the
+    month with an UPDATE waits for this transaction: a write checked as open commits
+    before the close reads the month's data."""
+    first = month_start(day)
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT status FROM ccm_billingmonth WHERE practice_id = %s AND month = %s FOR SHARE",
+                [practice.pk, first],
+            )
+            row = cursor.fetchone()
+        return row[0] if row else BillingMonth.Status.OPEN
+    status = (
+        BillingMonth.objects.filter(practice=practice, month=first)
+        .values_list("status", flat=True)
+        .first()
+    )
+    return status or BillingMonth.Status.OPEN
+
+
+def ensure_month_open(practice: Practice, *days: dt.date) -> None:
+    """Raise PeriodClosed (409) when any of `days` falls in a closing or closed month.
+    Call inside the transaction that makes the change."""
+    for first in sorted({month_start(day) for day in days}):
+        status = billing_month_status(practice, first)
+        if status != BillingMonth.Status.OPEN:
+            raise PeriodClosed(
+                f"The billing month {first:%Y-%m} is {status}; reopen it before changing its data."
+            )

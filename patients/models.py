@@ -1,0 +1,198 @@
+"""Patient records that decide CCM eligibility (billing-rules.md section 4): chronic
+conditions, consents, visits, care plans, services billed elsewhere, inpatient stays."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from ccm.models import Practice
+
+
+class Patient(models.Model):
+    practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="patients")
+    mrn = models.CharField("MRN", max_length=40)
+    first_name = models.CharField(max_length=100)
+    last_name = models.CharField(max_length=100)
+    birth_date = models.DateField()
+    billing_practitioner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="billing_patients"
+    )
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["last_name", "first_name", "id"]
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            models.UniqueConstraint(fields=["practice", "mrn"], name="patient_mrn_unique_per_practice"),
+        ]
+        indexes: ClassVar[list[models.Index]] = [
+            models.Index(fields=["practice", "last_name", "first_name"]),
+            models.Index(fields=["practice", "billing_practitioner"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.last_name}, {self.first_name} ({self.mrn})"
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}"
+
+
+class ChronicCondition(models.Model):
+    """A chronic condition by ICD-10-CM code, active from `onset` until `resolved`."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="conditions")
+    icd10 = models.CharField("ICD-10-CM", max_length=8)
+    description = models.CharField(max_length=255, blank=True)
+    onset = models.DateField()
+    resolved = models.DateField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["id"]
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            models.CheckConstraint(condition=Q(resolved__isnull=True) | Q(resolved__gte=models.F("onset")),
+                                   name="condition_resolved_after_onset"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.icd10} {self.description}"
+
+
+class Consent(models.Model):
+    """The patient's consent to CCM with one billing practitioner, and the four things
+    the patient must be told (CMS): the service is available, cost sharing applies, only
+    one practitioner can bill it a month, they may stop at any time."""
+
+    class Method(models.TextChoices):
+        VERBAL = "verbal", "Verbal"
+        WRITTEN = "written", "Written"
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="consents")
+    date = models.DateField()
+    method = models.CharField(max_length=10, choices=Method.choices)
+    billing_practitioner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="consents_received"
+    )
+    informed_service_available = models.BooleanField(default=True)
+    informed_cost_sharing = models.BooleanField(default=True)
+    informed_one_practitioner = models.BooleanField(default=True)
+    informed_may_stop = models.BooleanField(default=True)
+    revoked = models.DateField(null=True, blank=True)
+    revoked_reason = models.TextField(blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["date", "id"]
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            models.CheckConstraint(condition=Q(revoked__isnull=True) | Q(revoked__gte=models.F("date")),
+                                   name="consent_revoked_after_date"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.method} consent {self.date}"
+
+
+class Visit(models.Model):
+    """A face-to-face visit: prior visits and the initiating visit of CCM."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="visits")
+    date = models.DateField()
+    code = models.CharField(max_length=10)
+    ccm_discussed = models.BooleanField(default=False)
+    practitioner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["date", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.code} on {self.date}"
+
+
+class CarePlan(models.Model):
+    """One version of the patient's comprehensive care plan (the typical CMS elements).
+    A change writes a new version; the newest is current, older ones stay readable."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="care_plans")
+    version = models.PositiveIntegerField()
+    established = models.DateField()
+    problems = models.TextField("problem list")
+    expected_outcome = models.TextField("expected outcome and prognosis", blank=True)
+    goals = models.TextField("measurable goals")
+    symptom_management = models.TextField(blank=True)
+    interventions = models.TextField("planned interventions")
+    medication_management = models.TextField(blank=True)
+    coordination = models.TextField("coordination with outside providers", blank=True)
+    review_date = models.DateField(null=True, blank=True)
+    signed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    signed_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["-version"]
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            models.UniqueConstraint(fields=["patient", "version"], name="care_plan_version_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"care plan v{self.version} ({self.established})"
+
+
+class OtherService(models.Model):
+    """A service billed elsewhere that may exclude or overlap CCM (hospice or home-health
+    supervision, ESRD, PCM, another practitioner's CCM)."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="other_services")
+    code = models.CharField(max_length=10)
+    date = models.DateField()
+    practitioner_npi = models.CharField(max_length=10, blank=True)
+    note = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["date", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.code} on {self.date}"
+
+
+class InpatientStay(models.Model):
+    """An inpatient hospital or skilled nursing stay; CCM time dated within it (both days
+    included) does not count."""
+
+    class Kind(models.TextChoices):
+        HOSPITAL = "hospital", "Inpatient hospital"
+        SNF = "snf", "Skilled nursing facility"
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="inpatient_stays")
+    admitted = models.DateField()
+    discharged = models.DateField()
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.HOSPITAL)
+    facility = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["admitted", "id"]
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            models.CheckConstraint(condition=Q(discharged__gte=models.F("admitted")),
+                                   name="stay_discharged_after_admitted"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.admitted}–{self.discharged}"

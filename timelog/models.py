@@ -1,0 +1,97 @@
+"""Care-management time: one activity by one performer, split evenly between the patients
+it served (billing-rules.md section 2: each patient is credited floor(seconds / n))."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from ccm.models import Practice
+from patients.models import Patient
+
+MAX_ACTIVITY_SECONDS = 12 * 3600
+
+
+class Program(models.TextChoices):
+    CCM = "ccm", "Chronic care management"
+    RPM = "rpm", "Remote patient monitoring"
+    TCM = "tcm", "Transitional care management"
+    PCM = "pcm", "Principal care management"
+    BHI = "bhi", "Behavioral health integration"
+    G0506 = "g0506", "G0506 care planning"
+
+
+class ActivityType(models.TextChoices):
+    CARE_PLAN_REVIEW = "care_plan_review", "Care plan review"
+    MEDICATION_RECONCILIATION = "medication_reconciliation", "Medication reconciliation"
+    PATIENT_CALL = "patient_call", "Patient or caregiver call"
+    CARE_COORDINATION = "care_coordination", "Specialist or pharmacy coordination"
+    LAB_REVIEW = "lab_review", "Lab review"
+    EDUCATION = "education", "Education"
+    REFERRAL = "referral", "Referral"
+    COMMUNITY_RESOURCES = "community_resources", "Community resources"
+    OTHER = "other", "Other"
+
+
+class PerformerKind(models.TextChoices):
+    """How the engine counts the performer's time (billing-rules.md `performer`)."""
+
+    CLINICAL_STAFF = "clinical_staff", "Clinical staff"
+    PRACTITIONER = "practitioner", "Practitioner"
+    NON_CLINICAL = "non_clinical", "Non-clinical"
+
+
+class TimeActivity(models.Model):
+    practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="time_activities")
+    performer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="time_activities"
+    )
+    performer_kind = models.CharField(max_length=20, choices=PerformerKind.choices)
+    performer_credential = models.CharField(max_length=20, blank=True)
+    date = models.DateField()
+    started_at = models.TimeField(null=True, blank=True)
+    duration_seconds = models.PositiveIntegerField()
+    activity = models.CharField(max_length=40, choices=ActivityType.choices)
+    note = models.TextField("what was done")
+    outcome = models.TextField("what changed", blank=True)
+    program = models.CharField(max_length=10, choices=Program.choices, default=Program.CCM)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["-date", "-started_at", "-id"]
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            models.CheckConstraint(
+                condition=Q(duration_seconds__gt=0) & Q(duration_seconds__lte=MAX_ACTIVITY_SECONDS),
+                name="activity_duration_in_range",
+            ),
+        ]
+        indexes: ClassVar[list[models.Index]] = [
+            models.Index(fields=["performer", "date"]),
+            models.Index(fields=["practice", "date"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.activity} {self.date} {self.duration_seconds}s"
+
+
+class TimeShare(models.Model):
+    """One patient's even share of an activity. `date` is the activity's, copied so that a
+    patient-month's time is one index range scan."""
+
+    activity = models.ForeignKey(TimeActivity, on_delete=models.CASCADE, related_name="shares")
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="time_shares")
+    date = models.DateField()
+    seconds = models.PositiveIntegerField()
+
+    class Meta:
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            models.UniqueConstraint(fields=["activity", "patient"], name="share_unique_per_patient"),
+        ]
+        indexes: ClassVar[list[models.Index]] = [models.Index(fields=["patient", "date"])]
+
+    def __str__(self) -> str:
+        return f"{self.patient_id}: {self.seconds}s"

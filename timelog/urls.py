@@ -1,0 +1,7 @@
+"""URLs of the timelog app: pages at the root, the API under api/ (interface.md)."""
+
+from __future__ import annotations
+
+from django.urls import URLPattern, URLResolver
+
+urlpatterns: list[URLPattern | URLResolver] = []
