@@ -17,6 +17,10 @@ class Practice(models.Model):
 
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=64, unique=True)
+    fee_locality = models.CharField(
+        max_length=20, blank=True,
+        help_text="The Medicare payment locality whose fee schedule applies (blank: national).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:

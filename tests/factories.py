@@ -34,3 +34,20 @@ class UserFactory(factory.django.DjangoModelFactory):
         if create:
             self.save()
             Token.objects.get_or_create(user=self)
+
+
+class PatientFactory(factory.django.DjangoModelFactory):
+    """A patient eligible for CCM once given conditions, consent and a care plan."""
+
+    class Meta:
+        model = "patients.Patient"
+
+    practice = factory.SubFactory(PracticeFactory)
+    mrn = factory.Sequence(lambda n: f"MRN{n:05d}")
+    first_name = factory.Faker("first_name")
+    last_name = factory.Faker("last_name")
+    birth_date = factory.Faker("date_of_birth", minimum_age=65, maximum_age=90)
+    billing_practitioner = factory.SubFactory(
+        UserFactory, role=Role.PRACTITIONER, credential="MD",
+        practice=factory.SelfAttribute("..practice"),
+    )

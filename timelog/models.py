@@ -58,6 +58,13 @@ class TimeActivity(models.Model):
     note = models.TextField("what was done")
     outcome = models.TextField("what changed", blank=True)
     program = models.CharField(max_length=10, choices=Program.choices, default=Program.CCM)
+    patient_count = models.PositiveSmallIntegerField(
+        help_text="How many patients the activity served (its shares)."
+    )
+    request_id = models.UUIDField(
+        null=True, blank=True,
+        help_text="The client's id for this submission: a retried POST returns the first entry.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -68,6 +75,8 @@ class TimeActivity(models.Model):
                 condition=Q(duration_seconds__gt=0) & Q(duration_seconds__lte=MAX_ACTIVITY_SECONDS),
                 name="activity_duration_in_range",
             ),
+            models.UniqueConstraint(fields=["performer", "request_id"],
+                                    name="activity_request_id_unique_per_performer"),
         ]
         indexes: ClassVar[list[models.Index]] = [
             models.Index(fields=["performer", "date"]),

@@ -1,0 +1,130 @@
+"""The time-entry API (interface.md): log an activity for its patients, and list, edit
+and delete one's own entries while the month is open."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.exceptions import ValidationError
+from rest_framework.generics import GenericAPIView
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from ccm.models import ALL_ROLES, CARE_TEAM_ROLES
+from ccm.periods import parse_month
+from patients.models import Patient
+from timelog.models import TimeActivity
+from timelog.selectors import time_activities_for_practice, time_activity_list_own
+from timelog.serializers import TimeEntryInputSerializer, TimeEntryOutputSerializer
+from timelog.services import time_activity_create, time_activity_delete, time_activity_update
+
+LOGGERS = frozenset(CARE_TEAM_ROLES)
+
+
+DURATION_KEYS = ("minutes", "started_at", "ended_at")
+
+
+def _input(request: Request, base: TimeActivity | None = None) -> TimeEntryInputSerializer:
+    """Validate the request body; a PATCH is merged over the entry's current values (a
+    new duration, given either way, replaces the old one whole)."""
+    data: Any = request.data
+    if base is not None and request.method == "PATCH":
+        current = _as_input(base)
+        if any(key in request.data for key in DURATION_KEYS):
+            current = {k: v for k, v in current.items() if k not in DURATION_KEYS}
+        data = {**current, **request.data}
+    serializer = TimeEntryInputSerializer(
+        data=data, practice_patients=Patient.objects.filter(practice=request.user.practice)
+    )
+    serializer.is_valid(raise_exception=True)
+    return serializer
+
+
+def _as_input(activity: TimeActivity) -> dict[str, Any]:
+    """An existing entry in the input shape."""
+    data: dict[str, Any] = {
+        "patients": [share.patient_id for share in activity.shares.all()],
+        "date": activity.date.isoformat(),
+        "activity": activity.activity,
+        "note": activity.note,
+        "outcome": activity.outcome,
+        "program": activity.program,
+    }
+    if activity.started_at is not None:
+        start = dt.datetime.combine(activity.date, activity.started_at)
+        data["started_at"] = start.time().isoformat()
+        data["ended_at"] = (start + dt.timedelta(seconds=activity.duration_seconds)).isoformat()
+    else:
+        data["minutes"] = activity.duration_seconds // 60
+    return data
+
+
+class TimeEntryListApi(GenericAPIView):  # type: ignore[type-arg]
+    """POST: log one activity, split evenly between its patients (the caller performs it).
+    GET: the caller's own entries (filters: month=YYYY-MM, patient=id)."""
+
+    allowed_roles = {"GET": LOGGERS, "POST": LOGGERS}
+    serializer_class = TimeEntryOutputSerializer
+
+    @extend_schema(parameters=[OpenApiParameter("month", str), OpenApiParameter("patient", int)])
+    def get(self, request: Request) -> Response:
+        month = request.query_params.get("month")
+        patient = request.query_params.get("patient")
+        try:
+            month_date = parse_month(month) if month else None
+        except ValueError as error:
+            raise ValidationError({"month": [str(error)]}) from None
+        if patient is not None and not patient.isdigit():
+            raise ValidationError({"patient": ["Give a patient id."]})
+        activities = time_activity_list_own(
+            performer=request.user, month=month_date,
+            patient_id=int(patient) if patient else None,
+        )
+        page = self.paginate_queryset(activities)
+        return self.get_paginated_response(TimeEntryOutputSerializer(page, many=True).data)
+
+    @extend_schema(request=TimeEntryInputSerializer, responses={201: TimeEntryOutputSerializer})
+    def post(self, request: Request) -> Response:
+        serializer = _input(request)
+        activity, created = time_activity_create(
+            performer=request.user, entry=serializer.validated_data["entry"],
+            request_id=serializer.validated_data.get("request_id"),
+        )
+        activity = time_activities_for_practice(request.user.practice).get(pk=activity.pk)
+        return Response(TimeEntryOutputSerializer(activity).data,
+                        status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+
+class TimeEntryDetailApi(GenericAPIView):  # type: ignore[type-arg]
+    """One entry of the practice: anyone on the care team may read it; only its performer
+    may change or delete it, and only while its month is open (else 409)."""
+
+    allowed_roles = {"GET": ALL_ROLES, "PUT": LOGGERS, "PATCH": LOGGERS, "DELETE": LOGGERS}
+    serializer_class = TimeEntryOutputSerializer
+
+    def get_object(self) -> TimeActivity:
+        return get_object_or_404(time_activities_for_practice(self.request.user.practice),
+                                 pk=self.kwargs["pk"])
+
+    def get(self, request: Request, pk: int) -> Response:
+        return Response(TimeEntryOutputSerializer(self.get_object()).data)
+
+    @extend_schema(request=TimeEntryInputSerializer, responses=TimeEntryOutputSerializer)
+    def put(self, request: Request, pk: int) -> Response:
+        activity = self.get_object()
+        serializer = _input(request, activity)
+        time_activity_update(activity=activity, actor=request.user,
+                             entry=serializer.validated_data["entry"])
+        return Response(TimeEntryOutputSerializer(self.get_object()).data)
+
+    @extend_schema(request=TimeEntryInputSerializer, responses=TimeEntryOutputSerializer)
+    def patch(self, request: Request, pk: int) -> Response:
+        return self.put(request, pk)
+
+    def delete(self, request: Request, pk: int) -> Response:
+        time_activity_delete(activity=self.get_object(), actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)

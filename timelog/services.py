@@ -1,0 +1,231 @@
+"""Writes of care-management time. Every write is audited, refused in a closed month
+(409), and serialised per performer so two requests can never log the same minutes twice.
+
+Billing rules applied here (billing-rules.md section 2 and 4): an activity serving several
+patients is split evenly in whole seconds, the remainder dropped; a performer's own
+entries may not overlap (the engine would count only their union).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from ccm.audit import audit_record, snapshot
+from ccm.models import CARE_TEAM_ROLES, Role, User
+from ccm.periods import ensure_month_open
+from patients.models import Patient
+from timelog.models import (
+    MAX_ACTIVITY_SECONDS,
+    ActivityType,
+    PerformerKind,
+    Program,
+    TimeActivity,
+    TimeShare,
+)
+
+ACTIVITY_AUDIT_FIELDS = (
+    "performer_id", "date", "started_at", "duration_seconds", "activity", "note", "outcome",
+    "program", "patient_count",
+)
+
+
+@dataclass(frozen=True)
+class TimeActivityInput:
+    """What a person enters for one activity; `patients` are already scoped to the
+    performer's practice by the caller."""
+
+    patients: Sequence[Patient]
+    date: dt.date
+    duration_seconds: int
+    activity: str
+    note: str
+    outcome: str = ""
+    program: str = Program.CCM
+    started_at: dt.time | None = None
+
+
+def performer_kind_for(user: User) -> str:
+    """How the engine counts this person's time: practitioners personally, RN/LPN/MA/care
+    managers as clinical staff under general supervision."""
+    if user.role == Role.PRACTITIONER:
+        return PerformerKind.PRACTITIONER
+    if user.role in CARE_TEAM_ROLES:
+        return PerformerKind.CLINICAL_STAFF
+    return PerformerKind.NON_CLINICAL
+
+
+def even_share_seconds(total_seconds: int, patient_count: int) -> int:
+    """Billing rule (shared activity): each patient is credited floor(total / n) seconds;
+    the remainder is dropped, so no second is ever credited twice."""
+    return total_seconds // patient_count
+
+
+def _validate(entry: TimeActivityInput, *, today: dt.date) -> None:
+    errors: dict[str, list[str]] = {}
+    if not entry.patients:
+        errors["patients"] = ["Choose at least one patient."]
+    elif len({patient.pk for patient in entry.patients}) != len(entry.patients):
+        errors["patients"] = ["A patient is listed twice."]
+    if entry.duration_seconds <= 0:
+        errors["duration"] = ["The duration must be more than zero."]
+    elif entry.duration_seconds > MAX_ACTIVITY_SECONDS:
+        errors["duration"] = ["The duration cannot be more than 12 hours; split longer work."]
+    if entry.date > today:
+        errors["date"] = [f"{entry.date:%Y-%m-%d} is in the future; log time once it is spent."]
+    if entry.activity not in ActivityType.values:
+        errors["activity"] = [f"{entry.activity!r} is not a known activity."]
+    if entry.program not in Program.values:
+        errors["program"] = [f"{entry.program!r} is not a known program."]
+    if not entry.note.strip():
+        errors["note"] = ["Say what was done: an audit needs it."]
+    if entry.started_at is not None and entry.duration_seconds > 0:
+        start = dt.datetime.combine(entry.date, entry.started_at)
+        if (start + dt.timedelta(seconds=entry.duration_seconds)).date() != entry.date:
+            errors["duration"] = ["The activity runs past midnight; log each day separately."]
+    if errors:
+        raise ValidationError(errors)
+
+
+def _interval(day: dt.date, start: dt.time, seconds: int) -> tuple[dt.datetime, dt.datetime]:
+    begin = dt.datetime.combine(day, start)
+    return begin, begin + dt.timedelta(seconds=seconds)
+
+
+def _reject_overlap(performer: User, entry: TimeActivityInput, *, exclude_id: int | None) -> None:
+    """Billing rule ENTRY_OVERLAP, prevented at the source: a performer's own timed entries
+    on one date may not overlap; several patients at once is one shared activity."""
+    if entry.started_at is None:
+        return
+    begin, end = _interval(entry.date, entry.started_at, entry.duration_seconds)
+    same_day = TimeActivity.objects.filter(
+        performer=performer, date=entry.date, started_at__isnull=False
+    ).exclude(pk=exclude_id)
+    for other in same_day.only("id", "date", "started_at", "duration_seconds"):
+        assert other.started_at is not None
+        other_begin, other_end = _interval(other.date, other.started_at, other.duration_seconds)
+        if begin < other_end and other_begin < end:
+            raise ValidationError({"started_at": [
+                f"This overlaps your entry #{other.pk} ({other_begin:%H:%M}–{other_end:%H:%M}). "
+                "Time spent on several patients at once is one shared activity: log it once "
+                "with all its patients."
+            ]})
+
+
+def _lock_performer(performer: User) -> None:
+    """Serialise one performer's writes so the overlap check and the request-id check
+    cannot race with a second tab or a retried request."""
+    User.objects.select_for_update().filter(pk=performer.pk).values_list("pk", flat=True).first()
+
+
+def _write_shares(activity: TimeActivity, patients: Sequence[Patient]) -> list[TimeShare]:
+    seconds = even_share_seconds(activity.duration_seconds, len(patients))
+    return TimeShare.objects.bulk_create(
+        TimeShare(activity=activity, patient=patient, date=activity.date, seconds=seconds)
+        for patient in patients
+    )
+
+
+def _activity_snapshot(activity: TimeActivity) -> dict[str, Any]:
+    data = snapshot(activity, ACTIVITY_AUDIT_FIELDS)
+    data["shares"] = [
+        {"patient": share.patient_id, "seconds": share.seconds}
+        for share in activity.shares.order_by("patient_id")
+    ]
+    return data
+
+
+@transaction.atomic
+def time_activity_create(
+    *,
+    performer: User,
+    entry: TimeActivityInput,
+    request_id: uuid.UUID | None = None,
+    today: dt.date | None = None,
+) -> tuple[TimeActivity, bool]:
+    """Log one activity for its patients, split evenly (billing rule: shared activity).
+
+    Returns (activity, created). A `request_id` already used by this performer returns the
+    first activity unchanged (created False): a retried submission is never counted twice.
+    """
+    if performer_kind_for(performer) == PerformerKind.NON_CLINICAL:
+        raise PermissionDenied("Only clinical staff and practitioners log care-management time.")
+    _lock_performer(performer)
+    if request_id is not None:
+        existing = TimeActivity.objects.filter(performer=performer, request_id=request_id).first()
+        if existing is not None:
+            return existing, False
+    _validate(entry, today=today or timezone.localdate())
+    ensure_month_open(performer.practice, entry.date)
+    _reject_overlap(performer, entry, exclude_id=None)
+    activity = TimeActivity.objects.create(
+        practice=performer.practice,
+        performer=performer,
+        performer_kind=performer_kind_for(performer),
+        performer_credential=performer.credential,
+        date=entry.date,
+        started_at=entry.started_at,
+        duration_seconds=entry.duration_seconds,
+        activity=entry.activity,
+        note=entry.note.strip(),
+        outcome=entry.outcome.strip(),
+        program=entry.program,
+        patient_count=len(entry.patients),
+        request_id=request_id,
+    )
+    _write_shares(activity, entry.patients)
+    audit_record(actor=performer, action="time_activity.create", instance=activity,
+                 after=_activity_snapshot(activity))
+    return activity, True
+
+
+def _ensure_own(activity: TimeActivity, actor: User) -> None:
+    if activity.performer_id != actor.pk:
+        raise PermissionDenied("Only the person who logged an entry can change it.")
+
+
+@transaction.atomic
+def time_activity_update(
+    *, activity: TimeActivity, actor: User, entry: TimeActivityInput, today: dt.date | None = None
+) -> TimeActivity:
+    """Change one's own entry while its month (old and new) is open; shares are
+    re-split evenly; the before and after are audited."""
+    _ensure_own(activity, actor)
+    _lock_performer(actor)
+    activity = TimeActivity.objects.select_for_update().get(pk=activity.pk)
+    _validate(entry, today=today or timezone.localdate())
+    ensure_month_open(activity.practice, activity.date, entry.date)
+    _reject_overlap(actor, entry, exclude_id=activity.pk)
+    before = _activity_snapshot(activity)
+    activity.date = entry.date
+    activity.started_at = entry.started_at
+    activity.duration_seconds = entry.duration_seconds
+    activity.activity = entry.activity
+    activity.note = entry.note.strip()
+    activity.outcome = entry.outcome.strip()
+    activity.program = entry.program
+    activity.patient_count = len(entry.patients)
+    activity.save()
+    activity.shares.all().delete()
+    _write_shares(activity, entry.patients)
+    audit_record(actor=actor, action="time_activity.update", instance=activity,
+                 before=before, after=_activity_snapshot(activity))
+    return activity
+
+
+@transaction.atomic
+def time_activity_delete(*, activity: TimeActivity, actor: User) -> None:
+    """Delete one's own entry while its month is open; the audit keeps the whole entry."""
+    _ensure_own(activity, actor)
+    activity = TimeActivity.objects.select_for_update().get(pk=activity.pk)
+    ensure_month_open(activity.practice, activity.date)
+    before = _activity_snapshot(activity)
+    audit_record(actor=actor, action="time_activity.delete", instance=activity, before=before)
+    activity.delete()
