@@ -1,0 +1,118 @@
+"""The decision for one patient-month: the engine's output (billing-rules.md section 3)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+from billing.rules.findings import Finding
+
+_CENT = Decimal("0.01")
+
+
+def money(amount: Decimal) -> str:
+    """Money as the decision's JSON writes it: a string with two decimals."""
+    return str(amount.quantize(_CENT))
+
+
+@dataclass(frozen=True)
+class Line:
+    """One claim line: a code, its units and the fee of one unit."""
+
+    code: str
+    units: int
+    unit_amount: Decimal
+
+    @property
+    def amount(self) -> Decimal:
+        return (self.unit_amount * self.units).quantize(_CENT)
+
+
+@dataclass(frozen=True)
+class CountedSeconds:
+    """Counted seconds: c (clinical staff) and p (practitioner)."""
+
+    clinical_staff: int
+    practitioner: int
+
+    @property
+    def total(self) -> int:
+        """s = c + p: the practitioner's own time also counts toward the staff thresholds."""
+        return self.clinical_staff + self.practitioner
+
+
+@dataclass(frozen=True)
+class NextThreshold:
+    """The next code or unit the month could reach, and the whole minutes still needed."""
+
+    code: str
+    minutes_needed: int
+
+
+@dataclass(frozen=True)
+class Decision:
+    month: str
+    rulebook: str
+    billable: bool
+    tier: str | None
+    lines: tuple[Line, ...]
+    counted_seconds: CountedSeconds
+    excluded_seconds: int
+    service_date: dt.date | None
+    diagnoses: tuple[str, ...]
+    next_threshold: NextThreshold | None
+    findings: tuple[Finding, ...]
+    #: The rule ids that produced the decision: the family rule that set the lines
+    #: (FAMILY_COMPLEX, FAMILY_NON_COMPLEX, FAMILY_PRACTITIONER) and every finding's rule.
+    rules_applied: tuple[str, ...]
+
+    @property
+    def total_amount(self) -> Decimal:
+        return sum((line.amount for line in self.lines), Decimal("0.00")).quantize(_CENT)
+
+    @property
+    def blocks(self) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if f.blocks)
+
+
+def decision_as_json(decision: Decision) -> dict[str, object]:
+    """The decision as the JSON of billing-rules.md section 3, plus the rulebook's name."""
+    nxt = decision.next_threshold
+    return {
+        "month": decision.month,
+        "rulebook": decision.rulebook,
+        "billable": decision.billable,
+        "tier": decision.tier,
+        "lines": [
+            {
+                "code": line.code,
+                "units": line.units,
+                "unit_amount": money(line.unit_amount),
+                "amount": money(line.amount),
+            }
+            for line in decision.lines
+        ],
+        "total_amount": money(decision.total_amount),
+        "counted_seconds": {
+            "clinical_staff": decision.counted_seconds.clinical_staff,
+            "practitioner": decision.counted_seconds.practitioner,
+        },
+        "excluded_seconds": decision.excluded_seconds,
+        "service_date": None
+        if decision.service_date is None
+        else decision.service_date.isoformat(),
+        "diagnoses": list(decision.diagnoses),
+        "next_threshold": None
+        if nxt is None
+        else {"code": nxt.code, "minutes_needed": nxt.minutes_needed},
+        "findings": [
+            {
+                "rule": f.rule,
+                "severity": f.severity,
+                "message": f.message,
+                "entries": list(f.entries),
+            }
+            for f in decision.findings
+        ],
+    }

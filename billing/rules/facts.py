@@ -1,0 +1,195 @@
+"""The facts of one patient-month: the engine's input (billing-rules.md section 2).
+
+Frozen dataclasses only; `billing.rules.parsing.parse_facts` builds them from JSON.
+Durations are whole seconds; dates are `datetime.date` (the engine never reads a clock).
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+from dataclasses import dataclass
+from typing import Final
+
+CLINICAL_STAFF: Final = "clinical_staff"
+PRACTITIONER: Final = "practitioner"
+NON_CLINICAL: Final = "non_clinical"
+PERFORMERS: Final = (CLINICAL_STAFF, PRACTITIONER, NON_CLINICAL)
+
+CCM_PROGRAM: Final = "ccm"
+MDM_LEVELS: Final = ("straightforward", "low", "moderate", "high")
+CONSENT_METHODS: Final = ("verbal", "written")
+
+
+class FactsError(ValueError):
+    """A bad fact: `field` names it (`time_entries[2].minutes`), `message` says what is wrong."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+_MONTH_NAMES: Final = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+
+
+@dataclass(frozen=True, order=True)
+class Month:
+    """A calendar month, e.g. Month(2026, 3)."""
+
+    year: int
+    month: int
+
+    @property
+    def first_day(self) -> dt.date:
+        return dt.date(self.year, self.month, 1)
+
+    @property
+    def last_day(self) -> dt.date:
+        return dt.date(self.year, self.month, calendar.monthrange(self.year, self.month)[1])
+
+    def contains(self, day: dt.date) -> bool:
+        return self.first_day <= day <= self.last_day
+
+    def __str__(self) -> str:
+        return f"{self.year:04d}-{self.month:02d}"
+
+    @property
+    def name(self) -> str:
+        """'March 2026', for messages."""
+        return f"{_MONTH_NAMES[self.month - 1]} {self.year}"
+
+
+@dataclass(frozen=True)
+class ChronicCondition:
+    icd10: str
+    onset: dt.date | None = None
+    resolved: dt.date | None = None
+
+    @property
+    def category(self) -> str:
+        """The ICD-10 category: the first three characters (E11.9 and E11.65 are both E11)."""
+        return self.icd10[:3]
+
+    def active_in(self, month: Month) -> bool:
+        """Onset on/before the month's last day and not resolved before its first day."""
+        started = self.onset is None or self.onset <= month.last_day
+        ongoing = self.resolved is None or self.resolved >= month.first_day
+        return started and ongoing
+
+
+@dataclass(frozen=True)
+class Consent:
+    """Consent to CCM for one billing practitioner: from `date` up to, not including, `revoked`."""
+
+    date: dt.date
+    billing_practitioner: str
+    method: str | None = None
+    revoked: dt.date | None = None
+
+    def covers(self, day: dt.date) -> bool:
+        return self.date <= day and (self.revoked is None or day < self.revoked)
+
+    def overlaps(self, month: Month) -> bool:
+        return self.date <= month.last_day and (
+            self.revoked is None or self.revoked > month.first_day
+        )
+
+
+@dataclass(frozen=True)
+class InitiatingVisit:
+    date: dt.date
+    code: str
+    ccm_discussed: bool = False
+
+
+@dataclass(frozen=True)
+class CarePlan:
+    established: dt.date
+
+
+@dataclass(frozen=True)
+class Patient:
+    chronic_conditions: tuple[ChronicCondition, ...] = ()
+    consents: tuple[Consent, ...] = ()
+    prior_visit_date: dt.date | None = None
+    initiating_visit: InitiatingVisit | None = None
+    care_plan: CarePlan | None = None
+
+
+@dataclass(frozen=True)
+class TimeEntry:
+    """One logged activity as it concerns this patient.
+
+    `seconds` is the whole activity; when it served `shared_with` patients this patient is
+    credited floor(seconds / shared_with). `start` is seconds after midnight, if known.
+    """
+
+    id: str
+    date: dt.date
+    seconds: int
+    performer: str
+    start: int | None = None
+    staff_id: str | None = None
+    credential: str | None = None
+    activity: str | None = None
+    program: str = CCM_PROGRAM
+    shared_with: int = 1
+
+    @property
+    def credited_seconds(self) -> int:
+        return self.seconds // self.shared_with
+
+
+@dataclass(frozen=True)
+class Mdm:
+    """An attestation of medical decision-making for the month."""
+
+    level: str
+    attested_by: str
+    date: dt.date | None = None
+
+
+@dataclass(frozen=True)
+class OtherService:
+    """A service billed for the patient outside this CCM claim."""
+
+    code: str
+    date: dt.date
+    practitioner: str | None = None
+
+
+@dataclass(frozen=True)
+class InpatientStay:
+    """An inpatient hospital or skilled nursing stay, both days included."""
+
+    start: dt.date
+    end: dt.date
+
+    def covers(self, day: dt.date) -> bool:
+        return self.start <= day <= self.end
+
+
+@dataclass(frozen=True)
+class Facts:
+    month: Month
+    billing_practitioner: str
+    patient: Patient
+    time_entries: tuple[TimeEntry, ...] = ()
+    rulebook: str | None = None
+    mdm: Mdm | None = None
+    other_services: tuple[OtherService, ...] = ()
+    inpatient_stays: tuple[InpatientStay, ...] = ()

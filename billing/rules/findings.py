@@ -1,0 +1,88 @@
+"""Rule ids, their severities, and the Finding every fired rule produces (billing-rules.md s. 4)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Final
+
+BLOCK: Final = "block"
+WARN: Final = "warn"
+INFO: Final = "info"
+
+# Eligibility.
+ELIGIBILITY_CONDITIONS: Final = "ELIGIBILITY_CONDITIONS"
+CONSENT_MISSING: Final = "CONSENT_MISSING"
+CONSENT_PRACTITIONER_MISMATCH: Final = "CONSENT_PRACTITIONER_MISMATCH"
+INITIATING_VISIT_MISSING: Final = "INITIATING_VISIT_MISSING"
+CARE_PLAN_MISSING: Final = "CARE_PLAN_MISSING"
+EXCLUSIVE_SERVICE: Final = "EXCLUSIVE_SERVICE"
+OVERLAPPING_SERVICE: Final = "OVERLAPPING_SERVICE"
+# Which time counts.
+ENTRY_OUTSIDE_MONTH: Final = "ENTRY_OUTSIDE_MONTH"
+ENTRY_EXCLUDED_PROGRAM: Final = "ENTRY_EXCLUDED_PROGRAM"
+ENTRY_OUTSIDE_CONSENT: Final = "ENTRY_OUTSIDE_CONSENT"
+ENTRY_NON_CLINICAL: Final = "ENTRY_NON_CLINICAL"
+ENTRY_DURING_INPATIENT_STAY: Final = "ENTRY_DURING_INPATIENT_STAY"
+ENTRY_OVERLAP: Final = "ENTRY_OVERLAP"
+# Family.
+NO_TIME_THRESHOLD: Final = "NO_TIME_THRESHOLD"
+# Advice.
+COMPLEX_NO_MDM: Final = "COMPLEX_NO_MDM"
+COMPLEX_BELOW_60: Final = "COMPLEX_BELOW_60"
+MDM_NOT_BILLING_PRACTITIONER: Final = "MDM_NOT_BILLING_PRACTITIONER"
+ADDON_CAP_REACHED: Final = "ADDON_CAP_REACHED"
+
+#: Every rule that can fire, in the order the engine applies them, with its severity.
+RULES: Final[Mapping[str, str]] = MappingProxyType(
+    {
+        ELIGIBILITY_CONDITIONS: BLOCK,
+        CONSENT_MISSING: BLOCK,
+        CONSENT_PRACTITIONER_MISMATCH: BLOCK,
+        INITIATING_VISIT_MISSING: BLOCK,
+        CARE_PLAN_MISSING: BLOCK,
+        EXCLUSIVE_SERVICE: BLOCK,
+        OVERLAPPING_SERVICE: WARN,
+        ENTRY_OUTSIDE_MONTH: WARN,
+        ENTRY_EXCLUDED_PROGRAM: INFO,
+        ENTRY_OUTSIDE_CONSENT: WARN,
+        ENTRY_NON_CLINICAL: WARN,
+        ENTRY_DURING_INPATIENT_STAY: WARN,
+        ENTRY_OVERLAP: WARN,
+        NO_TIME_THRESHOLD: BLOCK,
+        COMPLEX_NO_MDM: INFO,
+        COMPLEX_BELOW_60: INFO,
+        MDM_NOT_BILLING_PRACTITIONER: WARN,
+        ADDON_CAP_REACHED: INFO,
+    }
+)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One fired rule: its stable id, severity, a sentence for the biller, the entries involved."""
+
+    rule: str
+    severity: str
+    message: str
+    entries: tuple[str, ...] = ()
+
+    @property
+    def blocks(self) -> bool:
+        return self.severity == BLOCK
+
+
+def finding(rule: str, message: str, entries: Iterable[str] = ()) -> Finding:
+    """A Finding of `rule` with the severity the catalogue gives it."""
+    return Finding(rule=rule, severity=RULES[rule], message=message, entries=tuple(entries))
+
+
+def duration_text(seconds: int) -> str:
+    """Seconds as a biller reads them: '12 min', '12 min 30 s', '45 s'."""
+    minutes, rest = divmod(seconds, 60)
+    if rest == 0:
+        return f"{minutes} min"
+    if minutes == 0:
+        return f"{rest} s"
+    return f"{minutes} min {rest} s"

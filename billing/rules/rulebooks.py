@@ -1,0 +1,256 @@
+"""The rulebooks: codes, thresholds, caps, fees and service lists as data (billing-rules.md s. 1).
+
+Rulebook "2026" is the default; "2025" differs only in fees. A practice's fee schedule is
+applied with `Rulebook.with_fees`; payer-specific choices (`service_date`, caps) with
+`dataclasses.replace`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from types import MappingProxyType
+from typing import Final
+
+from billing.rules.facts import Facts, FactsError
+
+STAFF_TIME: Final = "staff"  # s = clinical staff + practitioner seconds
+PRACTITIONER_TIME: Final = "practitioner"  # p, and no clinical staff time at all
+
+MONTH_END: Final = "month_end"
+THRESHOLD_MET: Final = "threshold_met"
+SERVICE_DATE_POLICIES: Final = (MONTH_END, THRESHOLD_MET)
+
+COMPLEX: Final = "complex"
+NON_COMPLEX: Final = "non_complex"
+PRACTITIONER: Final = "practitioner"
+
+_CENT = Decimal("0.01")
+
+
+@dataclass(frozen=True)
+class BillingCode:
+    """A CCM code: a base code (its threshold) or an add-on (one full increment)."""
+
+    code: str
+    family: str
+    description: str
+    seconds: int
+    cap: int | None
+    base: str | None = None  # for an add-on, the code it is never billed without
+
+
+@dataclass(frozen=True)
+class Family:
+    """One family of codes: a base code and its add-on, counted on staff or practitioner time."""
+
+    name: str
+    base: BillingCode
+    addon: BillingCode
+    time: str
+    #: Needs moderate or high MDM attested by the billing practitioner personally.
+    needs_mdm: bool = False
+
+
+@dataclass(frozen=True)
+class Rulebook:
+    name: str
+    year: int
+    source: str
+    #: In the order the engine tries them (billing-rules.md s. 4, "Family").
+    families: tuple[Family, ...]
+    fees: Mapping[str, Decimal]
+    service_date: str
+    #: Excludes CCM in the month whoever billed it (home health, hospice, ESRD).
+    exclusive_any: frozenset[str]
+    #: PCM and APCM: exclude CCM by the same practitioner, an overlap warning by another.
+    exclusive_same_practitioner: frozenset[str]
+    initiating_visit_codes: frozenset[str]
+    complex_mdm_levels: frozenset[str]
+    prior_visit_days: int = 365
+    max_diagnoses: int = 12
+    fee_source: str = ""
+
+    def __post_init__(self) -> None:
+        if self.service_date not in SERVICE_DATE_POLICIES:
+            raise ValueError(f"unknown service_date policy {self.service_date!r}")
+        missing = sorted(set(self.codes) - set(self.fees))
+        if missing:
+            raise ValueError(f"rulebook {self.name} has no fee for {', '.join(missing)}")
+
+    @property
+    def codes(self) -> Mapping[str, BillingCode]:
+        """Every CCM code of the rulebook by code."""
+        out: dict[str, BillingCode] = {}
+        for family in self.families:
+            out[family.base.code] = family.base
+            out[family.addon.code] = family.addon
+        return MappingProxyType(out)
+
+    def family(self, name: str) -> Family:
+        for family in self.families:
+            if family.name == name:
+                return family
+        raise KeyError(name)
+
+    def fee(self, code: str) -> Decimal:
+        return self.fees[code]
+
+    def with_fees(self, fees: Mapping[str, Decimal | int | str]) -> Rulebook:
+        """A copy whose fees are replaced for the codes given (a practice's fee schedule).
+
+        Raises ValueError for a code the rulebook does not bill or a fee that is not a
+        non-negative amount; floats are refused (money is Decimal).
+        """
+        new = dict(self.fees)
+        for code, raw in fees.items():
+            if code not in self.codes:
+                raise ValueError(f"{code} is not a code of rulebook {self.name}")
+            new[code] = _money(code, raw)
+        return dataclasses.replace(self, fees=MappingProxyType(new))
+
+
+def _money(code: str, raw: object) -> Decimal:
+    if isinstance(raw, bool) or not isinstance(raw, Decimal | int | str):
+        raise ValueError(f"fee for {code} must be a Decimal, not {type(raw).__name__}")
+    try:
+        amount = Decimal(raw)
+    except ArithmeticError as err:
+        raise ValueError(f"fee for {code} is not an amount: {raw!r}") from err
+    if not amount.is_finite() or amount < 0:
+        raise ValueError(f"fee for {code} must be a non-negative amount: {raw!r}")
+    return amount.quantize(_CENT)
+
+
+def _codes(first: int, last: int, prefix: str = "") -> frozenset[str]:
+    return frozenset(f"{prefix}{n}" for n in range(first, last + 1))
+
+
+CCM_FAMILIES: Final = (
+    Family(
+        name=COMPLEX,
+        base=BillingCode(
+            "99487",
+            COMPLEX,
+            "complex CCM, first 60 min of clinical staff time with moderate/high MDM",
+            3600,
+            1,
+        ),
+        addon=BillingCode(
+            "99489", COMPLEX, "complex CCM, each further full 30 min", 1800, None, base="99487"
+        ),
+        time=STAFF_TIME,
+        needs_mdm=True,
+    ),
+    Family(
+        name=PRACTITIONER,
+        base=BillingCode(
+            "99491",
+            PRACTITIONER,
+            "CCM by the billing practitioner personally, first 30 min",
+            1800,
+            1,
+        ),
+        addon=BillingCode(
+            "99437",
+            PRACTITIONER,
+            "CCM by the practitioner, each further full 30 min",
+            1800,
+            None,
+            base="99491",
+        ),
+        time=PRACTITIONER_TIME,
+    ),
+    Family(
+        name=NON_COMPLEX,
+        base=BillingCode("99490", NON_COMPLEX, "CCM, first 20 min of clinical staff time", 1200, 1),
+        addon=BillingCode(
+            "99439", NON_COMPLEX, "CCM, each further full 20 min", 1200, 2, base="99490"
+        ),
+        time=STAFF_TIME,
+    ),
+)
+
+EXCLUSIVE_ANY: Final = frozenset({"G0181", "G0182"}) | _codes(90951, 90970)
+PCM_CODES: Final = _codes(99424, 99427)
+APCM_CODES: Final = _codes(556, 558, prefix="G0")
+INITIATING_VISIT_CODES: Final = (
+    _codes(99202, 99205) | _codes(99212, 99215) | frozenset({"G0438", "G0439", "G0402"})
+)
+
+SOURCE: Final = (
+    "CPT 99490, 99439, 99487, 99489, 99491, 99437 and G0506 descriptors; CMS "
+    "'Frequently Asked Questions about Billing the Physician Fee Schedule for CCM Services' "
+    "(consent, initiating visit within 365 days, care plan, one practitioner per month, "
+    "practitioner time counts toward staff thresholds, add-on caps, service date at month end "
+    "or when the threshold is met); Medicare Claims Processing Manual ch. 12 (exclusive "
+    "services G0181, G0182, ESRD 90951-90970, PCM, APCM); as summarised in the project's four "
+    "reference guides on CCM billing."
+)
+
+
+def _rulebook(year: int, fees: dict[str, str]) -> Rulebook:
+    return Rulebook(
+        name=str(year),
+        year=year,
+        source=SOURCE,
+        fee_source=(
+            f"CMS CY{year} Physician Fee Schedule, national non-facility amounts (approximate "
+            "planning figures; load the practice's locality schedule with with_fees)"
+        ),
+        families=CCM_FAMILIES,
+        fees=MappingProxyType({code: Decimal(amount) for code, amount in fees.items()}),
+        service_date=MONTH_END,
+        exclusive_any=EXCLUSIVE_ANY,
+        exclusive_same_practitioner=PCM_CODES | APCM_CODES,
+        initiating_visit_codes=INITIATING_VISIT_CODES,
+        complex_mdm_levels=frozenset({"moderate", "high"}),
+    )
+
+
+RULEBOOKS: Final[Mapping[str, Rulebook]] = MappingProxyType(
+    {
+        "2025": _rulebook(
+            2025,
+            {
+                "99490": "60.49",
+                "99439": "45.93",
+                "99487": "131.65",
+                "99489": "70.52",
+                "99491": "82.16",
+                "99437": "57.58",
+            },
+        ),
+        "2026": _rulebook(
+            2026,
+            {
+                "99490": "66.30",
+                "99439": "50.56",
+                "99487": "144.00",
+                "99489": "78.00",
+                "99491": "89.00",
+                "99437": "65.00",
+            },
+        ),
+    }
+)
+
+
+def newest_rulebook() -> Rulebook:
+    return max(RULEBOOKS.values(), key=lambda book: book.year)
+
+
+def rulebook_for(facts: Facts) -> Rulebook:
+    """The rulebook the facts name; else the one of the month's year; else the newest shipped."""
+    if facts.rulebook is not None:
+        if facts.rulebook not in RULEBOOKS:
+            raise unknown_rulebook(facts.rulebook)
+        return RULEBOOKS[facts.rulebook]
+    return RULEBOOKS.get(str(facts.month.year)) or newest_rulebook()
+
+
+def unknown_rulebook(name: str) -> FactsError:
+    known = ", ".join(sorted(RULEBOOKS))
+    return FactsError("rulebook", f"unknown rulebook {name!r} (known: {known})")

@@ -1,0 +1,261 @@
+"""Eligibility blocks and the overlapping-service warning (billing-rules.md s. 4)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.billing.rules.builders import decide, entry, facts, rules_fired, the_finding
+
+FORTY = (entry(25, date="2026-03-02"), entry(15, date="2026-03-05"))
+
+
+def blocked_by(data: dict[str, Any], rule: str) -> dict[str, Any]:
+    d = decide(data)
+    f = the_finding(d, rule)
+    assert f["severity"] == "block"
+    assert f["entries"] == []
+    assert d["billable"] is False
+    assert d["tier"] is None
+    assert d["lines"] == []
+    assert d["total_amount"] == "0.00"
+    assert d["next_threshold"] is None
+    return d
+
+
+def condition(code: str, onset: str | None = "2019-01-01", resolved: str | None = None) -> dict:
+    return {"icd10": code, "onset": onset, "resolved": resolved}
+
+
+def test_eligible_month_has_no_block() -> None:
+    d = decide(facts(*FORTY))
+    assert d["billable"] is True
+    assert [f for f in d["findings"] if f["severity"] == "block"] == []
+
+
+def test_one_condition_blocks_and_suggests_pcm() -> None:
+    d = blocked_by(
+        facts(*FORTY, patient__chronic_conditions=[condition("E11.9")]), "ELIGIBILITY_CONDITIONS"
+    )
+    assert "PCM" in the_finding(d, "ELIGIBILITY_CONDITIONS")["message"]
+
+
+def test_no_condition_blocks() -> None:
+    blocked_by(facts(*FORTY, patient__chronic_conditions=[]), "ELIGIBILITY_CONDITIONS")
+
+
+def test_same_category_counts_once() -> None:
+    conditions = [condition("E11.9"), condition("E11.65"), condition("e11.9")]
+    blocked_by(facts(*FORTY, patient__chronic_conditions=conditions), "ELIGIBILITY_CONDITIONS")
+
+
+@pytest.mark.parametrize(
+    ("onset", "resolved", "active"),
+    [
+        ("2026-03-31", None, True),  # onset on the last day
+        ("2026-04-01", None, False),  # onset after the month
+        ("2019-01-01", "2026-03-01", True),  # resolved on the first day
+        ("2019-01-01", "2026-02-28", False),  # resolved before the month
+        (None, None, True),  # onset unknown: treated as long-standing
+    ],
+)
+def test_condition_active_in_month(onset: str | None, resolved: str | None, active: bool) -> None:
+    conditions = [condition("E11.9"), condition("I10", onset, resolved)]
+    d = decide(facts(*FORTY, patient__chronic_conditions=conditions))
+    assert ("ELIGIBILITY_CONDITIONS" not in rules_fired(d)) is active
+    assert ("I10" in d["diagnoses"]) is active
+
+
+def test_diagnoses_keep_input_order_without_duplicates_and_at_most_twelve() -> None:
+    codes = ["I10", "E11.9", "I10", *[f"J4{n}" for n in range(5)], *[f"N1{n}" for n in range(8)]]
+    d = decide(facts(*FORTY, patient__chronic_conditions=[condition(c) for c in codes]))
+    assert d["diagnoses"][:3] == ["I10", "E11.9", "J40"]
+    assert len(d["diagnoses"]) == 12
+    assert len(set(d["diagnoses"])) == 12
+
+
+def test_no_consent_blocks() -> None:
+    blocked_by(facts(*FORTY, patient__consents=[]), "CONSENT_MISSING")
+
+
+def test_consent_after_the_month_blocks() -> None:
+    consent = {"date": "2026-04-02", "billing_practitioner": "P1", "revoked": None}
+    blocked_by(facts(*FORTY, patient__consents=[consent]), "CONSENT_MISSING")
+
+
+def test_consent_revoked_before_the_month_blocks_and_says_so() -> None:
+    consent = {"date": "2025-01-02", "billing_practitioner": "P1", "revoked": "2026-03-01"}
+    d = blocked_by(facts(*FORTY, patient__consents=[consent]), "CONSENT_MISSING")
+    assert "revoked on 2026-03-01" in the_finding(d, "CONSENT_MISSING")["message"]
+
+
+def test_consent_on_the_last_day_covers_the_month() -> None:
+    consent = {"date": "2026-03-31", "billing_practitioner": "P1", "revoked": None}
+    d = decide(facts(*FORTY, patient__consents=[consent]))
+    assert "CONSENT_MISSING" not in rules_fired(d)
+    # ...but only the time from that day on counts.
+    assert "ENTRY_OUTSIDE_CONSENT" in rules_fired(d)
+
+
+def test_consent_to_another_practitioner_is_a_mismatch() -> None:
+    consent = {"date": "2026-01-10", "billing_practitioner": "P2", "revoked": None}
+    d = blocked_by(facts(*FORTY, patient__consents=[consent]), "CONSENT_PRACTITIONER_MISMATCH")
+    assert "CONSENT_MISSING" not in rules_fired(d)
+    assert "P2" in the_finding(d, "CONSENT_PRACTITIONER_MISMATCH")["message"]
+
+
+def test_new_consent_after_revocation_counts() -> None:
+    consents = [
+        {"date": "2024-01-10", "billing_practitioner": "P1", "revoked": "2024-06-01"},
+        {"date": "2026-02-01", "billing_practitioner": "P1", "revoked": None},
+    ]
+    d = decide(facts(*FORTY, patient__consents=consents, patient__prior_visit_date="2025-03-01"))
+    # CCM began with the consent that counts (2026-02-01); 2025-03-01 is within 365 days.
+    assert d["billable"] is True
+
+
+@pytest.mark.parametrize(
+    ("prior", "needs_visit"),
+    [
+        ("2025-01-10", False),  # exactly 365 days before consent (2026-01-10)
+        ("2025-01-09", True),  # 366 days
+        (None, True),
+        ("2026-01-10", False),  # the same day
+    ],
+)
+def test_prior_visit_within_365_days(prior: str | None, needs_visit: bool) -> None:
+    d = decide(facts(*FORTY, patient__prior_visit_date=prior))
+    assert ("INITIATING_VISIT_MISSING" in rules_fired(d)) is needs_visit
+
+
+@pytest.mark.parametrize(
+    ("visit", "ok"),
+    [
+        ({"date": "2026-01-10", "code": "99214", "ccm_discussed": True}, True),
+        ({"date": "2026-01-10", "code": "99205", "ccm_discussed": True}, True),
+        ({"date": "2026-01-10", "code": "G0438", "ccm_discussed": True}, True),
+        ({"date": "2026-01-10", "code": "G0402", "ccm_discussed": True}, True),
+        ({"date": "2026-03-31", "code": "99213", "ccm_discussed": True}, True),
+        ({"date": "2026-04-01", "code": "99213", "ccm_discussed": True}, False),
+        ({"date": "2026-01-10", "code": "99211", "ccm_discussed": True}, False),
+        ({"date": "2026-01-10", "code": "99201", "ccm_discussed": True}, False),
+        ({"date": "2026-01-10", "code": "99214", "ccm_discussed": False}, False),
+        ({"date": "2026-01-10", "code": "99214"}, False),
+    ],
+)
+def test_initiating_visit_must_qualify(visit: dict[str, Any], ok: bool) -> None:
+    d = decide(facts(*FORTY, patient__prior_visit_date=None, patient__initiating_visit=visit))
+    assert ("INITIATING_VISIT_MISSING" not in rules_fired(d)) is ok
+
+
+def test_initiating_visit_message_says_what_is_wrong() -> None:
+    visit = {"date": "2026-01-10", "code": "99214", "ccm_discussed": False}
+    d = blocked_by(
+        facts(*FORTY, patient__prior_visit_date=None, patient__initiating_visit=visit),
+        "INITIATING_VISIT_MISSING",
+    )
+    assert "discussed" in the_finding(d, "INITIATING_VISIT_MISSING")["message"]
+
+
+def test_ccm_began_is_the_earliest_consent_that_counts() -> None:
+    consents = [
+        {"date": "2025-06-01", "billing_practitioner": "P1", "revoked": None},
+        {"date": "2026-02-01", "billing_practitioner": "P1", "revoked": None},
+    ]
+    # 2024-07-01 is within 365 days of 2025-06-01 (the earliest), not of 2026-02-01.
+    d = decide(facts(*FORTY, patient__consents=consents, patient__prior_visit_date="2024-07-01"))
+    assert "INITIATING_VISIT_MISSING" not in rules_fired(d)
+
+
+def test_missing_care_plan_blocks() -> None:
+    blocked_by(facts(*FORTY, patient__care_plan=None), "CARE_PLAN_MISSING")
+
+
+def test_care_plan_after_the_month_blocks() -> None:
+    d = blocked_by(
+        facts(*FORTY, patient__care_plan={"established": "2026-04-01"}), "CARE_PLAN_MISSING"
+    )
+    assert "2026-04-01" in the_finding(d, "CARE_PLAN_MISSING")["message"]
+
+
+def test_care_plan_on_the_last_day_is_enough() -> None:
+    d = decide(facts(*FORTY, patient__care_plan={"established": "2026-03-31"}))
+    assert "CARE_PLAN_MISSING" not in rules_fired(d)
+
+
+def service(code: str, practitioner: str | None = "P2", date: str = "2026-03-15") -> dict:
+    return {"code": code, "date": date, "practitioner": practitioner}
+
+
+@pytest.mark.parametrize(
+    ("code", "practitioner"),
+    [
+        ("G0181", "P2"),
+        ("G0182", "P1"),
+        ("90951", None),
+        ("90970", "P2"),
+        ("99424", "P1"),
+        ("99427", "P1"),
+        ("G0556", "P1"),
+        ("G0558", "P1"),
+        ("99490", "P2"),
+        ("99439", "P2"),
+        ("99487", "P2"),
+        ("99489", "P2"),
+        ("99491", "P2"),
+        ("99437", None),
+    ],
+)
+def test_exclusive_services_block(code: str, practitioner: str | None) -> None:
+    blocked_by(facts(*FORTY, other_services=[service(code, practitioner)]), "EXCLUSIVE_SERVICE")
+
+
+@pytest.mark.parametrize("code", ["99424", "99426", "G0557"])
+def test_pcm_or_apcm_by_another_practitioner_is_a_warning(code: str) -> None:
+    d = decide(facts(*FORTY, other_services=[service(code, "P2")]))
+    assert the_finding(d, "OVERLAPPING_SERVICE")["severity"] == "warn"
+    assert d["billable"] is True
+
+
+@pytest.mark.parametrize(
+    "code", ["99495", "99496", "99457", "99458", "99484", "99492", "99494", "90950", "90971"]
+)
+def test_compatible_services_raise_nothing(code: str) -> None:
+    d = decide(facts(*FORTY, other_services=[service(code)]))
+    assert d["findings"] == []
+    assert d["billable"] is True
+
+
+def test_services_outside_the_month_do_not_count() -> None:
+    d = decide(facts(*FORTY, other_services=[service("G0182", date="2026-02-28")]))
+    assert d["billable"] is True
+
+
+def test_own_ccm_code_in_other_services_is_not_exclusive() -> None:
+    d = decide(facts(*FORTY, other_services=[service("99490", "P1")]))
+    assert "EXCLUSIVE_SERVICE" not in rules_fired(d)
+
+
+def test_all_blocks_are_reported_together() -> None:
+    data = facts(
+        entry(5),
+        patient__chronic_conditions=[condition("E11.9")],
+        patient__consents=[],
+        patient__prior_visit_date=None,
+        patient__care_plan=None,
+        other_services=[service("G0182")],
+    )
+    fired = rules_fired(decide(data))
+    for rule in (
+        "ELIGIBILITY_CONDITIONS",
+        "CONSENT_MISSING",
+        "INITIATING_VISIT_MISSING",
+        "CARE_PLAN_MISSING",
+        "EXCLUSIVE_SERVICE",
+        "NO_TIME_THRESHOLD",
+    ):
+        assert rule in fired
+    # Reported in the order the engine applies the rules.
+    assert fired.index("ELIGIBILITY_CONDITIONS") < fired.index("CONSENT_MISSING")
+    assert fired.index("EXCLUSIVE_SERVICE") < fired.index("NO_TIME_THRESHOLD")
