@@ -55,10 +55,139 @@ class FeeScheduleEntry(models.Model):
     class Meta:
         ordering: ClassVar[list[str]] = ["year", "locality", "code"]
         constraints: ClassVar[list[models.BaseConstraint]] = [
-            models.UniqueConstraint(fields=["practice", "code", "year", "locality"],
-                                    name="fee_unique_per_code_year_locality"),
+            models.UniqueConstraint(
+                fields=["practice", "code", "year", "locality"],
+                name="fee_unique_per_code_year_locality",
+            ),
             models.CheckConstraint(condition=Q(amount__gte=0), name="fee_not_negative"),
         ]
 
     def __str__(self) -> str:
         return f"{self.code} {self.year} {self.locality or 'national'}: {self.amount}"
+
+
+class CloseRun(models.Model):
+    """One run of the month close for a practice (a Job row, NetBox-style): which version
+    it writes, how far it got, and why it failed if it did."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="close_runs")
+    month = models.DateField()
+    version = models.PositiveIntegerField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
+    task_id = models.UUIDField()
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True
+    )
+    patients = models.PositiveIntegerField(default=0)
+    chunks_total = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["-started_at", "-id"]
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            models.UniqueConstraint(fields=["practice", "month", "version"],
+                                    name="close_run_one_per_version"),
+        ]
+
+    def __str__(self) -> str:
+        return f"close {self.month:%Y-%m} v{self.version} {self.status}"
+
+
+class CloseChunk(models.Model):
+    """A slice of the practice's patients that one worker closes in one transaction."""
+
+    run = models.ForeignKey(CloseRun, on_delete=models.CASCADE, related_name="chunks")
+    index = models.PositiveIntegerField()
+    patient_ids = models.JSONField()
+    done = models.BooleanField(default=False)
+    attempts = models.PositiveIntegerField(default=0)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["index"]
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            models.UniqueConstraint(fields=["run", "index"], name="close_chunk_unique_index"),
+        ]
+
+    def __str__(self) -> str:
+        return f"chunk {self.index} of run {self.run_id}"
+
+
+class WorklistStatus(models.TextChoices):
+    """A worklist row's life: the close sets needs_review / ready / not_billable; billing
+    staff move billable rows on to submitted, then paid or denied."""
+
+    NEEDS_REVIEW = "needs_review", "Needs review"
+    READY = "ready", "Ready"
+    NOT_BILLABLE = "not_billable", "Not billable"
+    SUBMITTED = "submitted", "Submitted"
+    PAID = "paid", "Paid"
+    DENIED = "denied", "Denied"
+
+
+class WorklistRow(models.Model):
+    """One patient-month of one close version: the engine's decision, frozen."""
+
+    practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="worklist_rows")
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="worklist_rows")
+    month = models.DateField()
+    version = models.PositiveIntegerField()
+    run = models.ForeignKey(CloseRun, on_delete=models.PROTECT, related_name="rows")
+    billing_practitioner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    tier = models.CharField(max_length=20, blank=True)
+    billable = models.BooleanField()
+    total_amount = models.DecimalField(max_digits=10, decimal_places=2)
+    clinical_staff_seconds = models.PositiveIntegerField()
+    practitioner_seconds = models.PositiveIntegerField()
+    service_date = models.DateField(null=True)
+    diagnoses = models.JSONField(default=list)
+    findings = models.JSONField(default=list)
+    rulebook = models.CharField(max_length=20)
+    status = models.CharField(max_length=20, choices=WorklistStatus.choices)
+    denial_reason = models.TextField(blank=True)
+    status_changed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["patient__last_name", "patient__first_name", "id"]
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            models.UniqueConstraint(fields=["patient", "month", "version"],
+                                    name="worklist_one_row_per_patient_month_version"),
+        ]
+        indexes: ClassVar[list[models.Index]] = [
+            models.Index(fields=["practice", "month", "version", "status"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.patient_id} {self.month:%Y-%m} v{self.version} {self.status}"
+
+    @property
+    def counted_minutes(self) -> int:
+        return (self.clinical_staff_seconds + self.practitioner_seconds) // 60
+
+
+class ClaimLine(models.Model):
+    """One claim line of a worklist row: a CPT code, its units and amount."""
+
+    row = models.ForeignKey(WorklistRow, on_delete=models.CASCADE, related_name="lines")
+    code = models.CharField(max_length=10)
+    units = models.PositiveSmallIntegerField()
+    unit_amount = models.DecimalField(max_digits=9, decimal_places=2)
+    amount = models.DecimalField(max_digits=10, decimal_places=2)
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["id"]
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            models.UniqueConstraint(fields=["row", "code"], name="claim_line_one_per_code"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} x{self.units}"

@@ -18,7 +18,8 @@ class Practice(models.Model):
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=64, unique=True)
     fee_locality = models.CharField(
-        max_length=20, blank=True,
+        max_length=20,
+        blank=True,
         help_text="The Medicare payment locality whose fee schedule applies (blank: national).",
     )
     created_at = models.DateTimeField(auto_now_add=True)
@@ -133,7 +134,9 @@ class BillingMonth(models.Model):
     class Meta:
         constraints: ClassVar[list[models.BaseConstraint]] = [
             models.UniqueConstraint(fields=["practice", "month"], name="billing_month_unique"),
-            models.CheckConstraint(condition=models.Q(month__day=1), name="billing_month_first_day"),
+            models.CheckConstraint(
+                condition=models.Q(month__day=1), name="billing_month_first_day"
+            ),
         ]
 
     def __str__(self) -> str:

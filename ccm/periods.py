@@ -30,33 +30,43 @@ def parse_month(text: str) -> dt.date:
 
 
 def billing_month_status(practice: Practice, day: dt.date) -> str:
-    """The status of the month holding `day`; a month nobody has closed yet is open.
-
-    On PostgreSQL the row (when it exists) is read FOR SHARE, so a close that claims the
-    month with an UPDATE waits for this transaction: a write checked as open commits
-    before the close reads the month's data."""
-    first = month_start(day)
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT status FROM ccm_billingmonth WHERE practice_id = %s AND month = %s FOR SHARE",
-                [practice.pk, first],
-            )
-            row = cursor.fetchone()
-        return row[0] if row else BillingMonth.Status.OPEN
+    """The status of the month holding `day`; a month nobody has closed yet is open."""
     status = (
-        BillingMonth.objects.filter(practice=practice, month=first)
+        BillingMonth.objects.filter(practice=practice, month=month_start(day))
         .values_list("status", flat=True)
         .first()
     )
     return status or BillingMonth.Status.OPEN
 
 
+def _locked_month_status(practice: Practice, first: dt.date) -> str:
+    """The month's status, read under a shared row lock (PostgreSQL).
+
+    The row is created first when missing, so there is always a row to lock: a close
+    claims the month with an UPDATE of that row, which waits for every transaction that
+    checked the month as open, so their writes commit before the close reads the month."""
+    if connection.vendor != "postgresql":
+        return billing_month_status(practice, first)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO ccm_billingmonth (practice_id, month, status, version, updated_at)"
+            " VALUES (%s, %s, 'open', 0, now()) ON CONFLICT (practice_id, month) DO NOTHING",
+            [practice.pk, first],
+        )
+        cursor.execute(
+            "SELECT status FROM ccm_billingmonth"
+            " WHERE practice_id = %s AND month = %s FOR SHARE",
+            [practice.pk, first],
+        )
+        row = cursor.fetchone()
+    return str(row[0]) if row else BillingMonth.Status.OPEN
+
+
 def ensure_month_open(practice: Practice, *days: dt.date) -> None:
     """Raise PeriodClosed (409) when any of `days` falls in a closing or closed month.
     Call inside the transaction that makes the change."""
     for first in sorted({month_start(day) for day in days}):
-        status = billing_month_status(practice, first)
+        status = _locked_month_status(practice, first)
         if status != BillingMonth.Status.OPEN:
             raise PeriodClosed(
                 f"The billing month {first:%Y-%m} is {status}; reopen it before changing its data."

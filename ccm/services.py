@@ -22,8 +22,13 @@ def practice_get_or_create(*, slug: str, name: str | None = None) -> Practice:
         slug=slug, defaults={"name": name or slug.replace("-", " ").title()}
     )
     if created:
-        audit_record(actor=None, action="practice.create", instance=practice,
-                     practice=practice, after=snapshot(practice))
+        audit_record(
+            actor=None,
+            action="practice.create",
+            instance=practice,
+            practice=practice,
+            after=snapshot(practice),
+        )
     return practice
 
 
@@ -42,11 +47,16 @@ def user_create(
     """Create a user of `practice` with `role`, validated (role, NPI, unique username),
     with a DRF token; audited."""
     if role not in Role.values:
-        raise ValidationError({"role": [f"{role!r} is not a role; choose one of "
-                                        f"{', '.join(Role.values)}."]})
+        raise ValidationError(
+            {"role": [f"{role!r} is not a role; choose one of {', '.join(Role.values)}."]}
+        )
     user = User(
-        username=username, role=role, practice=practice, full_name=full_name,
-        credential=credential, npi=npi,
+        username=username,
+        role=role,
+        practice=practice,
+        full_name=full_name,
+        credential=credential,
+        npi=npi,
     )
     if password:
         user.set_password(password)
@@ -55,6 +65,11 @@ def user_create(
     user.full_clean()
     user.save()
     Token.objects.create(user=user)
-    audit_record(actor=actor, action="user.create", instance=user, practice=practice,
-                 after=snapshot(user, USER_AUDIT_FIELDS))
+    audit_record(
+        actor=actor,
+        action="user.create",
+        instance=user,
+        practice=practice,
+        after=snapshot(user, USER_AUDIT_FIELDS),
+    )
     return user

@@ -21,12 +21,13 @@ api_urlpatterns = [
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True),
-         name="login"),
+    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("api/", include(api_urlpatterns)),
     path("", include("patients.urls")),
     path("", include("timelog.urls")),
     path("", include("billing.urls")),
+    path("", include("billing.urls_fees")),
+    path("", include("billing.urls_worklist")),
 ]

@@ -13,8 +13,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 
-def role_required(roles: Collection[str]) -> Callable[[Callable[..., HttpResponse]],
-                                                        Callable[..., HttpResponse]]:
+def role_required(
+    roles: Collection[str],
+) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
     """Page decorator: signed in (else the sign-in page), in a practice, of one of `roles`
     (else 403)."""
 

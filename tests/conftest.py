@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 
 import pytest
 from rest_framework.test import APIClient
 
 from ccm.models import Practice, Role, User
-from tests.factories import PracticeFactory, UserFactory
+from patients.models import CarePlan, ChronicCondition, Consent, Patient, Visit
+from tests.factories import PatientFactory, PracticeFactory, UserFactory
 
 
 @pytest.fixture
@@ -72,3 +74,44 @@ def api_client_for() -> Callable[[User | None], APIClient]:
         return client
 
     return make
+
+
+def make_eligible(patient: Patient, since: dt.date = dt.date(2025, 1, 10)) -> Patient:
+    """Two chronic conditions, consent to the billing practitioner at an initiating visit,
+    and a care plan: eligible for CCM in every month from `since`."""
+    ChronicCondition.objects.create(patient=patient, icd10="E11.9", onset=dt.date(2019, 5, 1))
+    ChronicCondition.objects.create(patient=patient, icd10="I50.22", onset=dt.date(2021, 2, 1))
+    Consent.objects.create(
+        patient=patient,
+        date=since,
+        method="verbal",
+        billing_practitioner=patient.billing_practitioner,
+    )
+    CarePlan.objects.create(
+        patient=patient,
+        version=1,
+        established=since,
+        problems="DM2, CHF",
+        goals="A1c < 8",
+        interventions="calls",
+    )
+    Visit.objects.create(patient=patient, date=since, code="99214", ccm_discussed=True)
+    return patient
+
+
+@pytest.fixture
+def make_patient(practice: Practice, practitioner: User) -> Callable[..., Patient]:
+    """Patients of the home practice billed by `practitioner`; eligible unless told not."""
+
+    def make(eligible: bool = True, **fields: object) -> Patient:
+        fields.setdefault("practice", practice)
+        fields.setdefault("billing_practitioner", practitioner)
+        patient = PatientFactory(**fields)
+        return make_eligible(patient) if eligible else patient
+
+    return make
+
+
+@pytest.fixture
+def patient(make_patient: Callable[..., Patient]) -> Patient:
+    return make_patient()

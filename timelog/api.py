@@ -81,7 +81,8 @@ class TimeEntryListApi(GenericAPIView):  # type: ignore[type-arg]
         if patient is not None and not patient.isdigit():
             raise ValidationError({"patient": ["Give a patient id."]})
         activities = time_activity_list_own(
-            performer=request.user, month=month_date,
+            performer=request.user,
+            month=month_date,
             patient_id=int(patient) if patient else None,
         )
         page = self.paginate_queryset(activities)
@@ -91,12 +92,15 @@ class TimeEntryListApi(GenericAPIView):  # type: ignore[type-arg]
     def post(self, request: Request) -> Response:
         serializer = _input(request)
         activity, created = time_activity_create(
-            performer=request.user, entry=serializer.validated_data["entry"],
+            performer=request.user,
+            entry=serializer.validated_data["entry"],
             request_id=serializer.validated_data.get("request_id"),
         )
         activity = time_activities_for_practice(request.user.practice).get(pk=activity.pk)
-        return Response(TimeEntryOutputSerializer(activity).data,
-                        status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+        return Response(
+            TimeEntryOutputSerializer(activity).data,
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
 
 
 class TimeEntryDetailApi(GenericAPIView):  # type: ignore[type-arg]
@@ -107,8 +111,9 @@ class TimeEntryDetailApi(GenericAPIView):  # type: ignore[type-arg]
     serializer_class = TimeEntryOutputSerializer
 
     def get_object(self) -> TimeActivity:
-        return get_object_or_404(time_activities_for_practice(self.request.user.practice),
-                                 pk=self.kwargs["pk"])
+        return get_object_or_404(
+            time_activities_for_practice(self.request.user.practice), pk=self.kwargs["pk"]
+        )
 
     def get(self, request: Request, pk: int) -> Response:
         return Response(TimeEntryOutputSerializer(self.get_object()).data)
@@ -117,8 +122,9 @@ class TimeEntryDetailApi(GenericAPIView):  # type: ignore[type-arg]
     def put(self, request: Request, pk: int) -> Response:
         activity = self.get_object()
         serializer = _input(request, activity)
-        time_activity_update(activity=activity, actor=request.user,
-                             entry=serializer.validated_data["entry"])
+        time_activity_update(
+            activity=activity, actor=request.user, entry=serializer.validated_data["entry"]
+        )
         return Response(TimeEntryOutputSerializer(self.get_object()).data)
 
     @extend_schema(request=TimeEntryInputSerializer, responses=TimeEntryOutputSerializer)

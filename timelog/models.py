@@ -62,7 +62,8 @@ class TimeActivity(models.Model):
         help_text="How many patients the activity served (its shares)."
     )
     request_id = models.UUIDField(
-        null=True, blank=True,
+        null=True,
+        blank=True,
         help_text="The client's id for this submission: a retried POST returns the first entry.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
@@ -75,8 +76,9 @@ class TimeActivity(models.Model):
                 condition=Q(duration_seconds__gt=0) & Q(duration_seconds__lte=MAX_ACTIVITY_SECONDS),
                 name="activity_duration_in_range",
             ),
-            models.UniqueConstraint(fields=["performer", "request_id"],
-                                    name="activity_request_id_unique_per_performer"),
+            models.UniqueConstraint(
+                fields=["performer", "request_id"], name="activity_request_id_unique_per_performer"
+            ),
         ]
         indexes: ClassVar[list[models.Index]] = [
             models.Index(fields=["performer", "date"]),
@@ -98,7 +100,9 @@ class TimeShare(models.Model):
 
     class Meta:
         constraints: ClassVar[list[models.BaseConstraint]] = [
-            models.UniqueConstraint(fields=["activity", "patient"], name="share_unique_per_patient"),
+            models.UniqueConstraint(
+                fields=["activity", "patient"], name="share_unique_per_patient"
+            ),
         ]
         indexes: ClassVar[list[models.Index]] = [models.Index(fields=["patient", "date"])]
 

@@ -39,8 +39,9 @@ class ClockField(serializers.Field):  # type: ignore[type-arg]
 class TimeEntryInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
     patients = serializers.ListField(child=serializers.IntegerField(), allow_empty=True)
     date = serializers.DateField(required=False, allow_null=True)
-    minutes = serializers.IntegerField(required=False, allow_null=True,
-                                       min_value=-(10**6), max_value=10**6)
+    minutes = serializers.IntegerField(
+        required=False, allow_null=True, min_value=-(10**6), max_value=10**6
+    )
     started_at = ClockField(required=False, allow_null=True)
     ended_at = ClockField(required=False, allow_null=True)
     activity = serializers.CharField()
@@ -56,7 +57,8 @@ class TimeEntryInputSerializer(serializers.Serializer):  # type: ignore[type-arg
     def validate_activity(self, value: str) -> str:
         if value not in ActivityType.values:
             raise serializers.ValidationError(
-                f"{value!r} is not a known activity; choose one of {', '.join(ActivityType.values)}."
+                f"{value!r} is not a known activity; "
+                f"choose one of {', '.join(ActivityType.values)}."
             )
         return value
 
@@ -79,14 +81,20 @@ class TimeEntryInputSerializer(serializers.Serializer):  # type: ignore[type-arg
         return [found[pk] for pk in ids]
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        started, ended, minutes = attrs.get("started_at"), attrs.get("ended_at"), attrs.get("minutes")
+        started, ended, minutes = (
+            attrs.get("started_at"),
+            attrs.get("ended_at"),
+            attrs.get("minutes"),
+        )
         day = attrs.get("date")
         if minutes is not None and ended is not None:
             raise serializers.ValidationError(
-                {"minutes": "Give minutes or started_at and ended_at, not both."})
+                {"minutes": "Give minutes or started_at and ended_at, not both."}
+            )
         if minutes is None and ended is None:
             raise serializers.ValidationError(
-                {"minutes": "Give the minutes spent, or started_at and ended_at."})
+                {"minutes": "Give the minutes spent, or started_at and ended_at."}
+            )
         if ended is not None and started is None:
             raise serializers.ValidationError({"started_at": "ended_at needs started_at."})
         start_day = started.date() if isinstance(started, dt.datetime) else None
@@ -94,21 +102,30 @@ class TimeEntryInputSerializer(serializers.Serializer):  # type: ignore[type-arg
             day = start_day or timezone.localdate()
         elif start_day is not None and start_day != day:
             raise serializers.ValidationError(
-                {"started_at": f"started_at is on {start_day}, not on the entry's date {day}."})
+                {"started_at": f"started_at is on {start_day}, not on the entry's date {day}."}
+            )
         start_time = started.time() if isinstance(started, dt.datetime) else started
         if ended is not None:
-            end_moment = ended if isinstance(ended, dt.datetime) else dt.datetime.combine(day, ended)
+            end_moment = (
+                ended if isinstance(ended, dt.datetime) else dt.datetime.combine(day, ended)
+            )
             start_moment = dt.datetime.combine(day, start_time)
             seconds = int((end_moment - start_moment).total_seconds())
             if seconds <= 0:
                 raise serializers.ValidationError(
-                    {"ended_at": "ended_at must be after started_at."})
+                    {"ended_at": "ended_at must be after started_at."}
+                )
         else:
             seconds = minutes * 60
         attrs["entry"] = TimeActivityInput(
-            patients=attrs["patients"], date=day, duration_seconds=seconds,
-            activity=attrs["activity"], note=attrs["note"], outcome=attrs["outcome"],
-            program=attrs["program"], started_at=start_time.replace(microsecond=0) if start_time else None,
+            patients=attrs["patients"],
+            date=day,
+            duration_seconds=seconds,
+            activity=attrs["activity"],
+            note=attrs["note"],
+            outcome=attrs["outcome"],
+            program=attrs["program"],
+            started_at=start_time.replace(microsecond=0) if start_time else None,
         )
         return attrs
 
@@ -127,9 +144,22 @@ class TimeEntryOutputSerializer(serializers.ModelSerializer):  # type: ignore[ty
     class Meta:
         model = TimeActivity
         fields = (
-            "id", "performer", "performer_name", "performer_kind", "date", "started_at",
-            "duration_seconds", "minutes", "activity", "note", "outcome", "program",
-            "patient_count", "shares", "created_at", "updated_at",
+            "id",
+            "performer",
+            "performer_name",
+            "performer_kind",
+            "date",
+            "started_at",
+            "duration_seconds",
+            "minutes",
+            "activity",
+            "note",
+            "outcome",
+            "program",
+            "patient_count",
+            "shares",
+            "created_at",
+            "updated_at",
         )
         read_only_fields = fields
 

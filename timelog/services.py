@@ -32,8 +32,15 @@ from timelog.models import (
 )
 
 ACTIVITY_AUDIT_FIELDS = (
-    "performer_id", "date", "started_at", "duration_seconds", "activity", "note", "outcome",
-    "program", "patient_count",
+    "performer_id",
+    "date",
+    "started_at",
+    "duration_seconds",
+    "activity",
+    "note",
+    "outcome",
+    "program",
+    "patient_count",
 )
 
 
@@ -109,14 +116,19 @@ def _reject_overlap(performer: User, entry: TimeActivityInput, *, exclude_id: in
         performer=performer, date=entry.date, started_at__isnull=False
     ).exclude(pk=exclude_id)
     for other in same_day.only("id", "date", "started_at", "duration_seconds"):
-        assert other.started_at is not None
-        other_begin, other_end = _interval(other.date, other.started_at, other.duration_seconds)
+        other_start = other.started_at or dt.time()  # never None: filtered above
+        other_begin, other_end = _interval(other.date, other_start, other.duration_seconds)
         if begin < other_end and other_begin < end:
-            raise ValidationError({"started_at": [
-                f"This overlaps your entry #{other.pk} ({other_begin:%H:%M}–{other_end:%H:%M}). "
-                "Time spent on several patients at once is one shared activity: log it once "
-                "with all its patients."
-            ]})
+            raise ValidationError(
+                {
+                    "started_at": [
+                        f"This overlaps your entry #{other.pk} "
+                        f"({other_begin:%H:%M}–{other_end:%H:%M}). Time spent on several "
+                        "patients at once is one shared activity: log it once with all its "
+                        "patients."
+                    ]
+                }
+            )
 
 
 def _lock_performer(performer: User) -> None:
@@ -181,8 +193,12 @@ def time_activity_create(
         request_id=request_id,
     )
     _write_shares(activity, entry.patients)
-    audit_record(actor=performer, action="time_activity.create", instance=activity,
-                 after=_activity_snapshot(activity))
+    audit_record(
+        actor=performer,
+        action="time_activity.create",
+        instance=activity,
+        after=_activity_snapshot(activity),
+    )
     return activity, True
 
 
@@ -215,8 +231,13 @@ def time_activity_update(
     activity.save()
     activity.shares.all().delete()
     _write_shares(activity, entry.patients)
-    audit_record(actor=actor, action="time_activity.update", instance=activity,
-                 before=before, after=_activity_snapshot(activity))
+    audit_record(
+        actor=actor,
+        action="time_activity.update",
+        instance=activity,
+        before=before,
+        after=_activity_snapshot(activity),
+    )
     return activity
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 
 from ccm.settings.env import env_bool, env_int, env_list, env_str
 
@@ -149,6 +150,17 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 600)
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 900)
 CELERY_TIMEZONE = TIME_ZONE
+# Beat: close the previous month from CCM_CLOSE_DAY (default the 3rd) and re-dispatch any
+# close whose worker died.
+CCM_CLOSE_DAY = env_int("CCM_CLOSE_DAY", 3)
+CCM_CLOSE_CHUNK_SIZE = env_int("CCM_CLOSE_CHUNK_SIZE", 1000)
+CELERY_BEAT_SCHEDULE = {
+    "close-due-months": {
+        "task": "billing.close_due_months",
+        "schedule": crontab(hour=2, minute=15),
+    },
+    "close-resume": {"task": "billing.close_resume", "schedule": 300.0},
+}
 
 LOGGING = {
     "version": 1,

@@ -7,4 +7,4 @@ from ccm.settings.env import env_bool, env_str
 
 DEBUG = env_bool("DEBUG", True)
 # A development-only key: production.py refuses to start without SECRET_KEY.
-SECRET_KEY = env_str("SECRET_KEY") or "dev-insecure-key-do-not-use-in-production"  # noqa: S105
+SECRET_KEY = env_str("SECRET_KEY") or "dev-insecure-key-do-not-use-in-production"

@@ -13,8 +13,7 @@ SECRET_KEY = "test-only-key"  # noqa: S105
 DEBUG = False
 DATABASES = {
     "default": dj_database_url.parse(
-        env_str("TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/ccm")
-        or "",
+        env_str("TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/ccm") or "",
         conn_max_age=0,
     )
 }
@@ -29,3 +28,8 @@ STORAGES = {
 # Serve static files from the source folders without collectstatic.
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
+# Each test run uses its own queue, so parallel runs on one Redis never take each other's
+# tasks; a worker started by a test is handed the same name.
+CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CCM_CELERY_QUEUE") or f"ccm-test-{os.getpid()}"
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 10}
+CCM_CLOSE_CHUNK_PAUSE_SECONDS = float(os.environ.get("CCM_CLOSE_CHUNK_PAUSE_SECONDS", "0"))

@@ -26,8 +26,9 @@ def test_a_bad_token_is_401(nurse: User) -> None:
 
 
 def test_token_issuing_returns_the_users_token(nurse: User) -> None:
-    response = APIClient().post("/api/auth/token/", {"username": nurse.username,
-                                                     "password": "pw-for-tests-1"})
+    response = APIClient().post(
+        "/api/auth/token/", {"username": nurse.username, "password": "pw-for-tests-1"}
+    )
     assert response.status_code == 200
     assert response.json()["token"] == nurse.auth_token.key
 
@@ -46,14 +47,16 @@ def test_lists_hold_only_the_callers_practice(
 ) -> None:
     names = {row["username"] for row in api_client_for(nurse).get("/api/users/").json()["results"]}
     assert names == {nurse.username, billing_user.username}
-    foreign = {row["username"] for row in api_client_for(outsider).get("/api/users/").json()["results"]}
+    foreign = {
+        row["username"] for row in api_client_for(outsider).get("/api/users/").json()["results"]
+    }
     assert foreign == {outsider.username}
 
 
 def test_a_view_that_declares_no_roles_is_closed(nurse: User) -> None:
+    from rest_framework.response import Response
     from rest_framework.test import APIRequestFactory, force_authenticate
     from rest_framework.views import APIView
-    from rest_framework.response import Response
 
     class Undeclared(APIView):
         def get(self, request: object) -> Response:

@@ -12,9 +12,12 @@ from ccm.services import user_create
 pytestmark = pytest.mark.django_db
 
 
-def test_a_change_is_recorded_with_actor_and_snapshots(practice: Practice, admin_user: User) -> None:
-    created = user_create(username="new-rn", role="rn", practice=practice, actor=admin_user,
-                          credential="RN")
+def test_a_change_is_recorded_with_actor_and_snapshots(
+    practice: Practice, admin_user: User
+) -> None:
+    created = user_create(
+        username="new-rn", role="rn", practice=practice, actor=admin_user, credential="RN"
+    )
     event = AuditEvent.objects.get(action="user.create", object_id=str(created.pk))
     assert event.actor == admin_user
     assert event.practice == practice
@@ -28,11 +31,20 @@ def test_before_and_after_are_kept(practice: Practice, admin_user: User, nurse: 
     before = snapshot(nurse, ["credential"])
     nurse.credential = "LPN"
     nurse.save()
-    audit_record(actor=admin_user, action="user.update", instance=nurse, before=before,
-                 after=snapshot(nurse, ["credential"]), reason="license change")
+    audit_record(
+        actor=admin_user,
+        action="user.update",
+        instance=nurse,
+        before=before,
+        after=snapshot(nurse, ["credential"]),
+        reason="license change",
+    )
     event = AuditEvent.objects.get(action="user.update")
     assert (event.before, event.after, event.reason) == (
-        {"credential": "RN"}, {"credential": "LPN"}, "license change")
+        {"credential": "RN"},
+        {"credential": "LPN"},
+        "license change",
+    )
 
 
 def test_events_cannot_be_changed_or_deleted_through_the_orm(admin_user: User) -> None:

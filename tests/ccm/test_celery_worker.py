@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import redis
@@ -14,21 +11,14 @@ from django.conf import settings
 
 from ccm.celery import app
 from ccm.tasks import ping
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.workers import start_worker, stop_worker
 
 
 @pytest.fixture
-def celery_worker_process() -> Iterator[subprocess.Popen[bytes]]:
-    env = dict(os.environ, DJANGO_SETTINGS_MODULE="ccm.settings.test")
-    process = subprocess.Popen(
-        [str(Path(sys.executable).with_name("celery")), "-A", "ccm", "worker", "--pool", "solo",
-         "--loglevel", "WARNING", "--without-mingle", "--without-gossip", "-n", "pingtest@%h"],
-        cwd=ROOT, env=env,
-    )
+def celery_worker_process(db: None) -> Iterator[subprocess.Popen[bytes]]:
+    process = start_worker("pingtest")
     yield process
-    process.terminate()
-    process.wait(timeout=30)
+    stop_worker(process)
 
 
 def test_settings_point_at_redis() -> None:

@@ -17,7 +17,10 @@ CHECK_JSONSCHEMA = Path(sys.executable).with_name("check-jsonschema")
 def validate_compose(path: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [str(CHECK_JSONSCHEMA), "--builtin-schema", "vendor.compose-spec", str(path)],
-        capture_output=True, text=True, timeout=120, check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
 
 
@@ -28,8 +31,11 @@ def test_compose_file_matches_the_specification() -> None:
 
 def test_the_validation_can_fail(tmp_path: Path) -> None:
     broken = tmp_path / "docker-compose.yml"
-    broken.write_text((ROOT / "docker-compose.yml").read_text().replace("restart: unless-stopped",
-                                                                         "restart: [1, 2]", 1))
+    broken.write_text(
+        (ROOT / "docker-compose.yml")
+        .read_text()
+        .replace("restart: unless-stopped", "restart: [1, 2]", 1)
+    )
     assert validate_compose(broken).returncode != 0
 
 

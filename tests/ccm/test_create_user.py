@@ -21,13 +21,27 @@ def run_create_user(*args: str) -> tuple[str, str]:
 
 
 def test_prints_one_json_object_with_a_working_token() -> None:
-    out, _ = run_create_user("nora", "--role", "rn", "--practice", "new-clinic",
-                             "--password", "s3cret-pass-1", "--full-name", "Nora N",
-                             "--credential", "RN")
+    out, _ = run_create_user(
+        "nora",
+        "--role",
+        "rn",
+        "--practice",
+        "new-clinic",
+        "--password",
+        "s3cret-pass-1",
+        "--full-name",
+        "Nora N",
+        "--credential",
+        "RN",
+    )
     payload = json.loads(out)
     assert set(payload) == {"id", "username", "role", "practice", "token"}
     user = User.objects.get(pk=payload["id"])
-    assert (payload["username"], payload["role"], payload["practice"]) == ("nora", "rn", "new-clinic")
+    assert (payload["username"], payload["role"], payload["practice"]) == (
+        "nora",
+        "rn",
+        "new-clinic",
+    )
     assert Token.objects.get(user=user).key == payload["token"]
     assert Practice.objects.filter(slug="new-clinic").exists()
     assert user.check_password("s3cret-pass-1")
@@ -49,8 +63,16 @@ def test_the_token_authenticates_against_the_api(client: object) -> None:
 def test_bad_role_exits_2_naming_the_field() -> None:
     err = io.StringIO()
     with pytest.raises(SystemExit) as exit_info:
-        call_command("create_user", "x", "--role", "surgeon", "--practice", "p1",
-                     stdout=io.StringIO(), stderr=err)
+        call_command(
+            "create_user",
+            "x",
+            "--role",
+            "surgeon",
+            "--practice",
+            "p1",
+            stdout=io.StringIO(),
+            stderr=err,
+        )
     assert exit_info.value.code == 2
     assert "role" in err.getvalue() and "surgeon" in err.getvalue()
     assert not User.objects.filter(username="x").exists()
@@ -59,8 +81,18 @@ def test_bad_role_exits_2_naming_the_field() -> None:
 def test_bad_npi_exits_2_naming_the_field() -> None:
     err = io.StringIO()
     with pytest.raises(SystemExit) as exit_info:
-        call_command("create_user", "doc", "--role", "practitioner", "--practice", "p1",
-                     "--npi", "1234567890", stdout=io.StringIO(), stderr=err)
+        call_command(
+            "create_user",
+            "doc",
+            "--role",
+            "practitioner",
+            "--practice",
+            "p1",
+            "--npi",
+            "1234567890",
+            stdout=io.StringIO(),
+            stderr=err,
+        )
     assert exit_info.value.code == 2
     assert "npi" in err.getvalue()
 
@@ -69,7 +101,15 @@ def test_duplicate_username_exits_2() -> None:
     run_create_user("dup", "--role", "rn", "--practice", "p1")
     err = io.StringIO()
     with pytest.raises(SystemExit) as exit_info:
-        call_command("create_user", "dup", "--role", "rn", "--practice", "p1",
-                     stdout=io.StringIO(), stderr=err)
+        call_command(
+            "create_user",
+            "dup",
+            "--role",
+            "rn",
+            "--practice",
+            "p1",
+            stdout=io.StringIO(),
+            stderr=err,
+        )
     assert exit_info.value.code == 2
     assert "username" in err.getvalue()

@@ -14,8 +14,12 @@ def test_valid_npis_pass_the_luhn_check(npi: str) -> None:
 
 @pytest.mark.parametrize(
     ("npi", "code"),
-    [("1234567890", "npi_check_digit"), ("123456789", "npi_format"),
-     ("12345678930", "npi_format"), ("12345a7893", "npi_format")],
+    [
+        ("1234567890", "npi_check_digit"),
+        ("123456789", "npi_format"),
+        ("12345678930", "npi_format"),
+        ("12345a7893", "npi_format"),
+    ],
 )
 def test_invalid_npis_are_rejected_with_the_reason(npi: str, code: str) -> None:
     assert not is_valid_npi(npi)

@@ -23,8 +23,15 @@ CONTROLLED = ("DATABASE_URL", "CELERY_BROKER_URL", "SECRET_KEY", "DEBUG", "ALLOW
 def load_settings(module: str, **env: str) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if k not in CONTROLLED}
     clean.update(env, DJANGO_SETTINGS_MODULE=module)
-    return subprocess.run([sys.executable, "-c", PROBE], cwd=ROOT, env=clean,
-                          capture_output=True, text=True, timeout=60, check=False)
+    return subprocess.run(
+        [sys.executable, "-c", PROBE],
+        cwd=ROOT,
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
 
 
 def test_first_run_defaults_need_no_server() -> None:

@@ -49,17 +49,22 @@ def test_logs_minutes_for_one_patient(as_nurse: APIClient, patient: Patient, nur
     assert data["shares"] == [{"patient": patient.pk, "seconds": 720}]
     activity = TimeActivity.objects.get(pk=data["id"])
     assert (activity.performer, activity.performer_kind, activity.duration_seconds) == (
-        nurse, "clinical_staff", 720)
-    assert AuditEvent.objects.filter(action="time_activity.create", object_id=str(activity.pk),
-                                     actor=nurse).exists()
+        nurse,
+        "clinical_staff",
+        720,
+    )
+    assert AuditEvent.objects.filter(
+        action="time_activity.create", object_id=str(activity.pk), actor=nurse
+    ).exists()
 
 
 def test_a_shared_activity_is_split_evenly_dropping_the_remainder(
     as_nurse: APIClient, make_patient: Callable[..., Patient]
 ) -> None:
     patients = [make_patient() for _ in range(3)]
-    response = as_nurse.post(URL, body(patients, minutes=None, started_at="09:00:00",
-                                       ended_at="09:10:01"), format="json")
+    response = as_nurse.post(
+        URL, body(patients, minutes=None, started_at="09:00:00", ended_at="09:10:01"), format="json"
+    )
     assert response.status_code == 201, response.json()
     assert [s["seconds"] for s in response.json()["shares"]] == [200, 200, 200]
     assert response.json()["duration_seconds"] == 601
@@ -68,10 +73,17 @@ def test_a_shared_activity_is_split_evenly_dropping_the_remainder(
 def test_timer_instants_in_iso_form_are_accepted(as_nurse: APIClient, patient: Patient) -> None:
     start = timezone.localtime().replace(hour=8, minute=0, second=0, microsecond=0)
     start = start - dt.timedelta(days=1)
-    response = as_nurse.post(URL, body([patient], minutes=None, date=None,
-                                       started_at=start.isoformat(),
-                                       ended_at=(start + dt.timedelta(seconds=754)).isoformat()),
-                             format="json")
+    response = as_nurse.post(
+        URL,
+        body(
+            [patient],
+            minutes=None,
+            date=None,
+            started_at=start.isoformat(),
+            ended_at=(start + dt.timedelta(seconds=754)).isoformat(),
+        ),
+        format="json",
+    )
     assert response.status_code == 201, response.json()
     assert response.json()["duration_seconds"] == 754
     assert response.json()["date"] == start.date().isoformat()
@@ -118,8 +130,9 @@ def test_an_unknown_or_foreign_patient_is_400_and_not_confirmed(
     assert not TimeActivity.objects.exists()
 
 
-def test_overlap_with_own_earlier_entry_is_400_naming_it(as_nurse: APIClient,
-                                                         make_patient: Callable[..., Patient]) -> None:
+def test_overlap_with_own_earlier_entry_is_400_naming_it(
+    as_nurse: APIClient, make_patient: Callable[..., Patient]
+) -> None:
     first, second = make_patient(), make_patient()
     earlier = as_nurse.post(URL, body([first], started_at="09:00", minutes=30), format="json")
     assert earlier.status_code == 201
@@ -132,8 +145,9 @@ def test_overlap_with_own_earlier_entry_is_400_naming_it(as_nurse: APIClient,
 
 
 def test_a_closed_month_is_409(as_nurse: APIClient, patient: Patient, practice: Practice) -> None:
-    BillingMonth.objects.create(practice=practice, month=TODAY.replace(day=1), status="closed",
-                                version=1)
+    BillingMonth.objects.update_or_create(
+        practice=practice, month=TODAY.replace(day=1), defaults={"status": "closed", "version": 1}
+    )
     response = as_nurse.post(URL, body([patient]), format="json")
     assert response.status_code == 409
     assert not TimeActivity.objects.exists()
@@ -141,7 +155,9 @@ def test_a_closed_month_is_409(as_nurse: APIClient, patient: Patient, practice: 
 
 @pytest.mark.parametrize("role", [Role.FRONT_DESK, Role.BILLING, Role.ADMIN])
 def test_non_clinical_roles_cannot_log_time(
-    role: str, make_user: Callable[..., User], patient: Patient,
+    role: str,
+    make_user: Callable[..., User],
+    patient: Patient,
     api_client_for: Callable[..., APIClient],
 ) -> None:
     response = api_client_for(make_user(role)).post(URL, body([patient]), format="json")
@@ -171,8 +187,11 @@ def test_unauthenticated_is_401(patient: Patient) -> None:
 
 
 def test_three_user_check_on_one_entry(
-    as_nurse: APIClient, patient: Patient, make_user: Callable[..., User],
-    other_practice: Practice, api_client_for: Callable[..., APIClient],
+    as_nurse: APIClient,
+    patient: Patient,
+    make_user: Callable[..., User],
+    other_practice: Practice,
+    api_client_for: Callable[..., APIClient],
 ) -> None:
     entry_id = as_nurse.post(URL, body([patient]), format="json").json()["id"]
     url = f"{URL}{entry_id}/"
@@ -190,16 +209,19 @@ def test_three_user_check_on_one_entry(
     assert stranger.get(URL).json()["count"] == 0
 
 
-def test_owner_edits_and_deletes_with_audit(as_nurse: APIClient, patient: Patient,
-                                            make_patient: Callable[..., Patient]) -> None:
+def test_owner_edits_and_deletes_with_audit(
+    as_nurse: APIClient, patient: Patient, make_patient: Callable[..., Patient]
+) -> None:
     entry_id = as_nurse.post(URL, body([patient]), format="json").json()["id"]
     url = f"{URL}{entry_id}/"
     other = make_patient()
-    response = as_nurse.patch(url, {"minutes": 20, "patients": [patient.pk, other.pk]},
-                              format="json")
+    response = as_nurse.patch(
+        url, {"minutes": 20, "patients": [patient.pk, other.pk]}, format="json"
+    )
     assert response.status_code == 200, response.json()
     assert sorted((s["patient"], s["seconds"]) for s in response.json()["shares"]) == sorted(
-        [(patient.pk, 600), (other.pk, 600)])
+        [(patient.pk, 600), (other.pk, 600)]
+    )
     update = AuditEvent.objects.get(action="time_activity.update", object_id=str(entry_id))
     assert update.before["duration_seconds"] == 720 and update.after["duration_seconds"] == 1200
 
@@ -208,32 +230,42 @@ def test_owner_edits_and_deletes_with_audit(as_nurse: APIClient, patient: Patien
     deleted = AuditEvent.objects.get(action="time_activity.delete", object_id=str(entry_id))
     assert deleted.before["shares"] == sorted(
         [{"patient": patient.pk, "seconds": 600}, {"patient": other.pk, "seconds": 600}],
-        key=lambda s: s["patient"])
+        key=lambda s: s["patient"],
+    )
 
 
-def test_edit_or_delete_in_a_closed_month_is_409(as_nurse: APIClient, patient: Patient,
-                                                 practice: Practice) -> None:
+def test_edit_or_delete_in_a_closed_month_is_409(
+    as_nurse: APIClient, patient: Patient, practice: Practice
+) -> None:
     entry_id = as_nurse.post(URL, body([patient]), format="json").json()["id"]
-    BillingMonth.objects.create(practice=practice, month=TODAY.replace(day=1), status="closed")
+    BillingMonth.objects.update_or_create(
+        practice=practice, month=TODAY.replace(day=1), defaults={"status": "closed", "version": 1}
+    )
     assert as_nurse.patch(f"{URL}{entry_id}/", {"minutes": 30}, format="json").status_code == 409
     assert as_nurse.delete(f"{URL}{entry_id}/").status_code == 409
     assert TimeActivity.objects.get(pk=entry_id).duration_seconds == 720
 
 
-def test_moving_an_entry_into_a_closed_month_is_409(as_nurse: APIClient, patient: Patient,
-                                                    practice: Practice) -> None:
+def test_moving_an_entry_into_a_closed_month_is_409(
+    as_nurse: APIClient, patient: Patient, practice: Practice
+) -> None:
     entry_id = as_nurse.post(URL, body([patient]), format="json").json()["id"]
     last_month = TODAY.replace(day=1) - dt.timedelta(days=1)
-    BillingMonth.objects.create(practice=practice, month=last_month.replace(day=1),
-                                status="closed")
-    response = as_nurse.patch(f"{URL}{entry_id}/", {"date": last_month.isoformat()},
-                              format="json")
+    BillingMonth.objects.update_or_create(
+        practice=practice,
+        month=last_month.replace(day=1),
+        defaults={"status": "closed", "version": 1},
+    )
+    response = as_nurse.patch(f"{URL}{entry_id}/", {"date": last_month.isoformat()}, format="json")
     assert response.status_code == 409
 
 
 def test_list_holds_only_own_entries_with_month_and_patient_filters(
-    as_nurse: APIClient, patient: Patient, make_patient: Callable[..., Patient],
-    make_user: Callable[..., User], api_client_for: Callable[..., APIClient],
+    as_nurse: APIClient,
+    patient: Patient,
+    make_patient: Callable[..., Patient],
+    make_user: Callable[..., User],
+    api_client_for: Callable[..., APIClient],
 ) -> None:
     other = make_patient()
     mine = as_nurse.post(URL, body([patient]), format="json").json()["id"]

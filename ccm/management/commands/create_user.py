@@ -29,8 +29,14 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["role"] not in Role.values:
-            self._fail({"role": [f"{options['role']!r} is not a role; choose one of "
-                                 f"{', '.join(Role.values)}."]})
+            self._fail(
+                {
+                    "role": [
+                        f"{options['role']!r} is not a role; choose one of "
+                        f"{', '.join(Role.values)}."
+                    ]
+                }
+            )
         try:
             practice = practice_get_or_create(slug=options["practice"])
             user = user_create(
@@ -43,8 +49,9 @@ class Command(BaseCommand):
                 npi=options["npi"],
             )
         except ValidationError as error:
-            self._fail(error.message_dict if hasattr(error, "error_dict")
-                       else {"error": error.messages})
+            self._fail(
+                error.message_dict if hasattr(error, "error_dict") else {"error": error.messages}
+            )
         payload = {
             "id": user.pk,
             "username": user.username,

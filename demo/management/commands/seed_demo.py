@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from demo.seed import DEMO_PASSWORD, seed_demo_users
+from demo.seed import DEMO_PASSWORD, DEMO_PATIENTS, seed_demo_patients, seed_demo_users
 
 
 class Command(BaseCommand):
@@ -16,6 +16,12 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         practice, users = seed_demo_users()
         self.stdout.write(f"Demo practice: {practice.name} ({practice.slug})")
-        self.stdout.write(f"Sign in at http://127.0.0.1:8000/login/ with password {DEMO_PASSWORD!r} as:")
+        self.stdout.write(
+            f"Sign in at http://127.0.0.1:8000/login/ with password {DEMO_PASSWORD!r} as:"
+        )
         for user in users:
             self.stdout.write(f"  {user.username:<12} {user.get_role_display()}")
+        patients = seed_demo_patients(practice)
+        self.stdout.write(f"{len(patients)} demo patients:")
+        for demo, patient in zip(DEMO_PATIENTS, patients, strict=True):
+            self.stdout.write(f"  {patient.mrn} {patient.full_name:<18} {demo.note}")

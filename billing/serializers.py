@@ -1,0 +1,124 @@
+"""Output shapes of the billing API."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+
+class DecisionSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    """The engine's decision (billing-rules.md section 3), already JSON."""
+
+    month = serializers.CharField()
+    billable = serializers.BooleanField()
+    tier = serializers.CharField(allow_null=True)
+    lines = serializers.ListField(child=serializers.DictField())
+    total_amount = serializers.CharField()
+    counted_seconds = serializers.DictField(child=serializers.IntegerField())
+    excluded_seconds = serializers.IntegerField()
+    service_date = serializers.CharField(allow_null=True)
+    diagnoses = serializers.ListField(child=serializers.CharField())
+    next_threshold = serializers.DictField(allow_null=True)
+    findings = serializers.ListField(child=serializers.DictField())
+
+
+class MonthEntrySerializer(serializers.Serializer):  # type: ignore[type-arg]
+    id = serializers.IntegerField(source="activity.id")
+    date = serializers.DateField()
+    started_at = serializers.TimeField(source="activity.started_at", allow_null=True)
+    performer = serializers.CharField(source="activity.performer.display_name")
+    performer_kind = serializers.CharField(source="activity.performer_kind")
+    activity = serializers.CharField(source="activity.activity")
+    program = serializers.CharField(source="activity.program")
+    note = serializers.CharField(source="activity.note")
+    outcome = serializers.CharField(source="activity.outcome")
+    duration_seconds = serializers.IntegerField(source="activity.duration_seconds")
+    shared_with = serializers.IntegerField(source="activity.patient_count")
+    seconds = serializers.IntegerField()
+
+
+class PatientMonthSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    patient = serializers.IntegerField()
+    month = serializers.CharField()
+    month_status = serializers.CharField()
+    decision = DecisionSerializer()
+    entries = MonthEntrySerializer(many=True)
+
+
+class ClaimLineSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    code = serializers.CharField()
+    units = serializers.IntegerField()
+    unit_amount = serializers.DecimalField(max_digits=9, decimal_places=2)
+    amount = serializers.DecimalField(max_digits=10, decimal_places=2)
+
+
+class WorklistRowSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    id = serializers.IntegerField()
+    patient = serializers.IntegerField(source="patient_id")
+    patient_name = serializers.SerializerMethodField()
+    mrn = serializers.CharField(source="patient.mrn")
+    month = serializers.DateField(format="%Y-%m")
+    version = serializers.IntegerField()
+    billing_practitioner = serializers.IntegerField(source="billing_practitioner_id")
+    tier = serializers.CharField(allow_blank=True)
+    billable = serializers.BooleanField()
+    lines = ClaimLineSerializer(many=True)
+    total_amount = serializers.DecimalField(max_digits=10, decimal_places=2)
+    counted_minutes = serializers.IntegerField()
+    service_date = serializers.DateField(allow_null=True)
+    diagnoses = serializers.ListField(child=serializers.CharField())
+    findings = serializers.ListField(child=serializers.DictField())
+    rulebook = serializers.CharField()
+    status = serializers.CharField()
+    denial_reason = serializers.CharField(allow_blank=True)
+
+    def get_patient_name(self, row: object) -> str:
+        patient = row.patient  # type: ignore[attr-defined]
+        return f"{patient.last_name}, {patient.first_name}"
+
+
+class CloseRunSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    id = serializers.IntegerField()
+    version = serializers.IntegerField()
+    status = serializers.CharField()
+    task_id = serializers.UUIDField()
+    patients = serializers.IntegerField()
+    chunks_total = serializers.IntegerField()
+    chunks_done = serializers.IntegerField()
+    error = serializers.CharField(allow_blank=True)
+    started_at = serializers.DateTimeField()
+    finished_at = serializers.DateTimeField(allow_null=True)
+
+
+class BillingMonthSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    month = serializers.CharField()
+    status = serializers.CharField()
+    version = serializers.IntegerField()
+    run = CloseRunSerializer(allow_null=True)
+    counts = serializers.DictField(child=serializers.IntegerField())
+    total_amount = serializers.DecimalField(max_digits=12, decimal_places=2)
+
+
+class ReopenInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    reason = serializers.CharField(allow_blank=True)
+
+
+class RowStatusInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    status = serializers.ChoiceField(
+        choices=["ready", "submitted", "paid", "denied", "needs_review"]
+    )
+    denial_reason = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class MdmInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    level = serializers.ChoiceField(choices=["moderate", "high"])
+    note = serializers.CharField(allow_blank=True)
+
+
+class MdmOutputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    id = serializers.IntegerField()
+    patient = serializers.IntegerField(source="patient_id")
+    month = serializers.DateField(format="%Y-%m")
+    level = serializers.CharField()
+    note = serializers.CharField()
+    practitioner = serializers.IntegerField(source="practitioner_id")
+    signed_at = serializers.DateTimeField()

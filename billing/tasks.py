@@ -1,0 +1,77 @@
+"""Celery tasks of the month close: thin, carrying ids and months only (never patient
+data: broker payloads sit in Redis)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from celery import shared_task
+from django.conf import settings
+from django.utils import timezone
+
+from billing import close
+from billing.models import CloseRun
+from ccm.models import BillingMonth, Practice
+
+log = logging.getLogger(__name__)
+
+
+@shared_task(name="billing.close_month_run")
+def close_month_run(run_id: int) -> int:
+    """Fan a close run out: one task per pending chunk, for any worker to take."""
+    run = CloseRun.objects.get(pk=run_id)
+    chunk_ids = close.pending_chunk_ids(run)
+    for chunk_id in chunk_ids:
+        close_month_chunk.delay(chunk_id, run_id)
+    if not chunk_ids:
+        close.close_finalize(run_id=run_id)
+    return len(chunk_ids)
+
+
+@shared_task(name="billing.close_month_chunk")
+def close_month_chunk(chunk_id: int, run_id: int) -> bool:
+    """Close one chunk of patients (billing rule: one worklist row per patient, month and
+    version), then finish the run if it was the last pending chunk."""
+    wrote = close.close_chunk(chunk_id=chunk_id)
+    close.close_finalize(run_id=run_id)
+    return wrote
+
+
+@shared_task(name="billing.close_resume")
+def close_resume(older_than_seconds: int = 300) -> int:
+    """Re-dispatch the pending chunks of runs still running after `older_than_seconds`
+    (a worker died, a message was lost): the chunks are idempotent, so this is safe."""
+    cutoff = timezone.now() - dt.timedelta(seconds=older_than_seconds)
+    runs = CloseRun.objects.filter(status=CloseRun.Status.RUNNING, started_at__lte=cutoff)
+    for run in runs:
+        close_month_run.delay(run.pk)
+    return len(runs)
+
+
+def previous_month(today: dt.date) -> dt.date:
+    return (today.replace(day=1) - dt.timedelta(days=1)).replace(day=1)
+
+
+@shared_task(name="billing.close_due_months")
+def close_due_months() -> int:
+    """Beat, daily: from the configured day of the month (CCM_CLOSE_DAY, default the 3rd,
+    so late entries of the month's last days still come in), close the previous month of
+    every practice that has never closed it. A month reopened by billing staff is theirs
+    to re-close."""
+    from billing.services import billing_month_close_start
+
+    today = timezone.localdate()
+    if today.day < int(getattr(settings, "CCM_CLOSE_DAY", 3)):
+        return 0
+    month = previous_month(today)
+    started = 0
+    for practice in Practice.objects.order_by("pk"):
+        never_closed = not BillingMonth.objects.filter(
+            practice=practice, month=month, version__gt=0
+        ).exists()
+        if never_closed:
+            _, claimed = billing_month_close_start(practice=practice, month=month, actor=None)
+            started += int(claimed)
+    log.info("close_due_months: %s practices claimed for %s", started, month)
+    return started
