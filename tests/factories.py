@@ -48,6 +48,8 @@ class PatientFactory(factory.django.DjangoModelFactory):
     last_name = factory.Faker("last_name")
     birth_date = factory.Faker("date_of_birth", minimum_age=65, maximum_age=90)
     billing_practitioner = factory.SubFactory(
-        UserFactory, role=Role.PRACTITIONER, credential="MD",
+        UserFactory,
+        role=Role.PRACTITIONER,
+        credential="MD",
         practice=factory.SelfAttribute("..practice"),
     )
