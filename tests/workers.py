@@ -77,3 +77,19 @@ def wait_for(condition: object, *, timeout: float = 60, interval: float = 0.2) -
             return
         time.sleep(interval)
     raise AssertionError(f"condition not met within {timeout} s")
+
+
+def wait_for_other_sessions_to_end(timeout: float = 15) -> None:
+    """After killing workers, wait until PostgreSQL has let go of their sessions, so the
+    test database can be dropped at the end of the run."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+            (others,) = cursor.fetchone()
+        if others == 0:
+            return
+        time.sleep(0.2)

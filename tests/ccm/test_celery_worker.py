@@ -11,7 +11,7 @@ from django.conf import settings
 
 from ccm.celery import app
 from ccm.tasks import ping
-from tests.workers import start_worker, stop_worker
+from tests.workers import start_worker, stop_worker, wait_for_other_sessions_to_end
 
 
 @pytest.fixture
@@ -19,6 +19,7 @@ def celery_worker_process(db: None) -> Iterator[subprocess.Popen[bytes]]:
     process = start_worker("pingtest")
     yield process
     stop_worker(process)
+    wait_for_other_sessions_to_end()
 
 
 def test_settings_point_at_redis() -> None:
