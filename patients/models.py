@@ -28,7 +28,9 @@ class Patient(models.Model):
     class Meta:
         ordering: ClassVar[list[str]] = ["last_name", "first_name", "id"]
         constraints: ClassVar[list[models.BaseConstraint]] = [
-            models.UniqueConstraint(fields=["practice", "mrn"], name="patient_mrn_unique_per_practice"),
+            models.UniqueConstraint(
+                fields=["practice", "mrn"], name="patient_mrn_unique_per_practice"
+            ),
         ]
         indexes: ClassVar[list[models.Index]] = [
             models.Index(fields=["practice", "last_name", "first_name"]),
@@ -56,8 +58,10 @@ class ChronicCondition(models.Model):
     class Meta:
         ordering: ClassVar[list[str]] = ["id"]
         constraints: ClassVar[list[models.BaseConstraint]] = [
-            models.CheckConstraint(condition=Q(resolved__isnull=True) | Q(resolved__gte=models.F("onset")),
-                                   name="condition_resolved_after_onset"),
+            models.CheckConstraint(
+                condition=Q(resolved__isnull=True) | Q(resolved__gte=models.F("onset")),
+                name="condition_resolved_after_onset",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -93,8 +97,10 @@ class Consent(models.Model):
     class Meta:
         ordering: ClassVar[list[str]] = ["date", "id"]
         constraints: ClassVar[list[models.BaseConstraint]] = [
-            models.CheckConstraint(condition=Q(revoked__isnull=True) | Q(revoked__gte=models.F("date")),
-                                   name="consent_revoked_after_date"),
+            models.CheckConstraint(
+                condition=Q(revoked__isnull=True) | Q(revoked__gte=models.F("date")),
+                name="consent_revoked_after_date",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -190,9 +196,11 @@ class InpatientStay(models.Model):
     class Meta:
         ordering: ClassVar[list[str]] = ["admitted", "id"]
         constraints: ClassVar[list[models.BaseConstraint]] = [
-            models.CheckConstraint(condition=Q(discharged__gte=models.F("admitted")),
-                                   name="stay_discharged_after_admitted"),
+            models.CheckConstraint(
+                condition=Q(discharged__gte=models.F("admitted")),
+                name="stay_discharged_after_admitted",
+            ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.kind} {self.admitted}–{self.discharged}"
+        return f"{self.kind} {self.admitted}-{self.discharged}"

@@ -1,0 +1,34 @@
+"""Period guard triggers (ccm_period_guard, ccm migration 0005): a patient fact dated inside a closing or closed month cannot change.
+
+Care plans are left to the service: a new version repeats the plan's established date, so
+the date alone cannot tell a text edit from a change to a closed month's eligibility."""
+
+from __future__ import annotations
+
+from django.db import migrations
+
+GUARDS = {'patients_chroniccondition': ('patient_id', 'onset', 'resolved'), 'patients_consent': ('patient_id', 'date', 'revoked'), 'patients_visit': ('patient_id', 'date'), 'patients_otherservice': ('patient_id', 'date'), 'patients_inpatientstay': ('patient_id', 'admitted', 'discharged')}
+
+
+def create(apps, schema_editor):  # type: ignore[no-untyped-def]
+    if schema_editor.connection.vendor != "postgresql":
+        return
+    for table, (source, *columns) in GUARDS.items():
+        arguments = ", ".join(f"'{value}'" for value in (source, *columns))
+        schema_editor.execute(
+            f"CREATE TRIGGER {table}_period_guard BEFORE INSERT OR UPDATE OR DELETE ON {table}"
+            f" FOR EACH ROW EXECUTE FUNCTION ccm_period_guard({arguments})"
+        )
+
+
+def drop(apps, schema_editor):  # type: ignore[no-untyped-def]
+    if schema_editor.connection.vendor != "postgresql":
+        return
+    for table in GUARDS:
+        schema_editor.execute(f"DROP TRIGGER IF EXISTS {table}_period_guard ON {table}")
+
+
+class Migration(migrations.Migration):
+    dependencies = [("ccm", "0005_database_guards"), ('patients', '0001_initial')]
+
+    operations = [migrations.RunPython(create, drop)]

@@ -1,0 +1,252 @@
+"""Explicit input and output serializers of the patients API: inputs only parse and shape
+the request (the services validate the facts), outputs only present rows."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from ccm.models import User
+from patients.models import (
+    CarePlan,
+    ChronicCondition,
+    Consent,
+    InpatientStay,
+    OtherService,
+    Patient,
+    Visit,
+)
+from patients.selectors import patient_current_care_plan
+
+
+class PracticeUserField(serializers.PrimaryKeyRelatedField):
+    """A user id of the caller's practice; another practice's user is "not found", like a
+    user that does not exist (their existence is not confirmed)."""
+
+    default_error_messages = {
+        "does_not_exist": "No user with id {pk_value} in your practice.",
+    }
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(queryset=User.objects.all(), **kwargs)
+
+    def get_queryset(self) -> QuerySet[User]:
+        request = self.context.get("request")
+        practice_id = getattr(getattr(request, "user", None), "practice_id", None)
+        if practice_id is None:
+            return User.objects.none()
+        return User.objects.filter(practice_id=practice_id)
+
+
+# -- inputs ----------------------------------------------------------------------------
+
+
+class PatientCreateInputSerializer(serializers.Serializer):
+    mrn = serializers.CharField(max_length=40)
+    first_name = serializers.CharField(max_length=100)
+    last_name = serializers.CharField(max_length=100)
+    birth_date = serializers.DateField()
+    billing_practitioner = PracticeUserField(help_text="The id of a practitioner of the practice.")
+
+
+class PatientUpdateInputSerializer(PatientCreateInputSerializer):
+    is_active = serializers.BooleanField(required=False)
+
+
+class ConditionInputSerializer(serializers.Serializer):
+    icd10 = serializers.CharField(max_length=20, help_text="An ICD-10-CM code: E11.9 or E119.")
+    description = serializers.CharField(max_length=255, required=False, allow_blank=True)
+    onset = serializers.DateField()
+    resolved = serializers.DateField(required=False, allow_null=True)
+
+
+class ConsentInputSerializer(serializers.Serializer):
+    date = serializers.DateField()
+    method = serializers.ChoiceField(choices=Consent.Method.choices)
+    billing_practitioner = PracticeUserField(
+        required=False, allow_null=True, help_text="Defaults to the patient's."
+    )
+    informed_service_available = serializers.BooleanField(default=True)
+    informed_cost_sharing = serializers.BooleanField(default=True)
+    informed_one_practitioner = serializers.BooleanField(default=True)
+    informed_may_stop = serializers.BooleanField(default=True)
+
+
+class ConsentRevokeInputSerializer(serializers.Serializer):
+    date = serializers.DateField()
+    reason = serializers.CharField(allow_blank=True)
+
+
+class VisitInputSerializer(serializers.Serializer):
+    date = serializers.DateField()
+    code = serializers.CharField(max_length=10, help_text="CPT/HCPCS code: 99214, G0438...")
+    ccm_discussed = serializers.BooleanField(default=False)
+    practitioner = PracticeUserField(required=False, allow_null=True)
+
+
+class CarePlanInputSerializer(serializers.Serializer):
+    established = serializers.DateField()
+    problems = serializers.CharField()
+    goals = serializers.CharField()
+    interventions = serializers.CharField()
+    expected_outcome = serializers.CharField(required=False, allow_blank=True, default="")
+    symptom_management = serializers.CharField(required=False, allow_blank=True, default="")
+    medication_management = serializers.CharField(required=False, allow_blank=True, default="")
+    coordination = serializers.CharField(required=False, allow_blank=True, default="")
+    review_date = serializers.DateField(required=False, allow_null=True, default=None)
+
+
+class OtherServiceInputSerializer(serializers.Serializer):
+    code = serializers.CharField(max_length=10, help_text="G0182, G0181, 90960, 99424, 99490...")
+    date = serializers.DateField()
+    practitioner_npi = serializers.CharField(
+        max_length=20, required=False, allow_blank=True, default=""
+    )
+    note = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
+
+
+class InpatientStayInputSerializer(serializers.Serializer):
+    admitted = serializers.DateField()
+    discharged = serializers.DateField()
+    kind = serializers.ChoiceField(
+        choices=InpatientStay.Kind.choices, default=InpatientStay.Kind.HOSPITAL
+    )
+    facility = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+
+
+# -- outputs ---------------------------------------------------------------------------
+
+
+class ConditionOutputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ChronicCondition
+        fields = ("id", "icd10", "description", "onset", "resolved", "created_at")
+        read_only_fields = fields
+
+
+class ConsentOutputSerializer(serializers.ModelSerializer):
+    billing_practitioner_name = serializers.CharField(
+        source="billing_practitioner.display_name", read_only=True
+    )
+
+    class Meta:
+        model = Consent
+        fields = (
+            "id",
+            "date",
+            "method",
+            "billing_practitioner",
+            "billing_practitioner_name",
+            "informed_service_available",
+            "informed_cost_sharing",
+            "informed_one_practitioner",
+            "informed_may_stop",
+            "revoked",
+            "revoked_reason",
+            "recorded_by",
+            "created_at",
+        )
+        read_only_fields = fields
+
+
+class VisitOutputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Visit
+        fields = ("id", "date", "code", "ccm_discussed", "practitioner", "created_at")
+        read_only_fields = fields
+
+
+class CarePlanOutputSerializer(serializers.ModelSerializer):
+    signed_by_name = serializers.SerializerMethodField()
+
+    class Meta:
+        model = CarePlan
+        fields = (
+            "id",
+            "version",
+            "established",
+            "problems",
+            "expected_outcome",
+            "goals",
+            "symptom_management",
+            "interventions",
+            "medication_management",
+            "coordination",
+            "review_date",
+            "signed_by",
+            "signed_by_name",
+            "signed_at",
+            "created_by",
+            "created_at",
+        )
+        read_only_fields = fields
+
+    def get_signed_by_name(self, plan: CarePlan) -> str | None:
+        return plan.signed_by.display_name if plan.signed_by else None
+
+
+class OtherServiceOutputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = OtherService
+        fields = ("id", "code", "date", "practitioner_npi", "note", "created_at")
+        read_only_fields = fields
+
+
+class InpatientStayOutputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = InpatientStay
+        fields = ("id", "admitted", "discharged", "kind", "facility", "created_at")
+        read_only_fields = fields
+
+
+class PatientOutputSerializer(serializers.ModelSerializer):
+    billing_practitioner_name = serializers.CharField(
+        source="billing_practitioner.display_name", read_only=True
+    )
+
+    class Meta:
+        model = Patient
+        fields: tuple[str, ...] = (
+            "id",
+            "mrn",
+            "first_name",
+            "last_name",
+            "birth_date",
+            "billing_practitioner",
+            "billing_practitioner_name",
+            "is_active",
+            "created_at",
+            "updated_at",
+        )
+        read_only_fields: tuple[str, ...] = fields
+
+
+class PatientDetailOutputSerializer(PatientOutputSerializer):
+    """A patient with every fact the billing engine reads (from `patient_detail_get`)."""
+
+    conditions = ConditionOutputSerializer(many=True, read_only=True)
+    consents = ConsentOutputSerializer(many=True, read_only=True)
+    visits = VisitOutputSerializer(many=True, read_only=True)
+    care_plan = serializers.SerializerMethodField()
+    other_services = OtherServiceOutputSerializer(many=True, read_only=True)
+    inpatient_stays = InpatientStayOutputSerializer(many=True, read_only=True)
+
+    class Meta(PatientOutputSerializer.Meta):
+        fields = (
+            *PatientOutputSerializer.Meta.fields,
+            "conditions",
+            "consents",
+            "visits",
+            "care_plan",
+            "other_services",
+            "inpatient_stays",
+        )
+        read_only_fields = fields
+
+    @extend_schema_field(CarePlanOutputSerializer(allow_null=True))
+    def get_care_plan(self, patient: Patient) -> dict[str, Any] | None:
+        plan = patient_current_care_plan(patient)
+        return CarePlanOutputSerializer(plan).data if plan else None
