@@ -1,0 +1,278 @@
+"""Pages that show the billing engine's live decision to the care team: the day's call
+list ("My patients this month") and one patient's month.
+
+Both call the same engine as the month close (billing-rules.md sections 3 and 4), through
+billing.selectors: facts built in a fixed number of queries, one rulebook with the
+practice's fees, `evaluate` per patient. billing.progress turns each decision into what
+the pages print.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+
+from billing.progress import MonthProgress, PlainFinding, entry_flags, month_progress
+from billing.rules import Decision, FactsError, Rulebook, evaluate, parse_facts
+from billing.selectors import patients_month_facts, practice_rulebook
+from ccm.models import ALL_ROLES, CARE_TEAM_ROLES, BillingMonth, User
+from ccm.periods import billing_month_status, month_end, month_start, parse_month
+from ccm.views import role_required
+from patients.models import Patient
+from timelog.models import TimeShare
+from timelog.views import duration_text, month_param, shift_month
+
+#: "Mine": patients the user logged time for in the shown month or the two before it.
+MINE_MONTHS = 3
+TAB_MINE, TAB_ALL = "mine", "all"
+
+
+def _user(request: HttpRequest) -> User:
+    user: User = request.user  # type: ignore[assignment]
+    return user
+
+
+def _url_or_none(name: str, *args: Any) -> str | None:
+    """A page of another app, when it is installed (the patients pages may not be)."""
+    try:
+        return reverse(name, args=args)
+    except NoReverseMatch:
+        return None
+
+
+@dataclass(frozen=True)
+class PatientRow:
+    """One patient of the call list with the progress of their month."""
+
+    patient: Patient
+    progress: MonthProgress | None
+    error: str = ""
+
+    @property
+    def sort_key(self) -> tuple[Any, ...]:
+        if self.progress is None:
+            return (3, 0, 0, self.patient.last_name, self.patient.first_name, self.patient.pk)
+        return (
+            *self.progress.sort_key,
+            self.patient.last_name,
+            self.patient.first_name,
+            self.patient.pk,
+        )
+
+
+def decide_months(
+    patients: list[Patient], first: dt.date, rulebook: Rulebook
+) -> dict[int, Decision | str]:
+    """Each patient's live decision for the month: the facts of all of them in one fixed
+    set of queries (billing.selectors.patients_month_facts), one rulebook, and the engine
+    per patient. A patient whose facts the engine refuses gets the error text instead."""
+    facts = patients_month_facts(patients, first)
+    decided: dict[int, Decision | str] = {}
+    for patient in patients:
+        try:
+            decided[patient.pk] = evaluate(parse_facts(facts[patient.pk]), rulebook)
+        except FactsError as error:
+            decided[patient.pk] = f"{error.field}: {error.message}"
+    return decided
+
+
+def _mine(user: User, base: QuerySet[Patient], first: dt.date) -> QuerySet[Patient]:
+    since = shift_month(first, 1 - MINE_MONTHS)
+    logged = TimeShare.objects.filter(
+        activity__performer=user, date__range=(since, month_end(first))
+    )
+    return base.filter(pk__in=logged.values("patient_id"))
+
+
+def days_left_text(first: dt.date, today: dt.date) -> str:
+    """How long the month still runs, counting today: minutes can still be logged then."""
+    last = month_end(first)
+    if today > last:
+        return "Month ended"
+    if today < first:
+        return "Not started"
+    left = (last - today).days + 1
+    return f"{left} day{'s' if left != 1 else ''} left"
+
+
+@role_required(CARE_TEAM_ROLES)
+def my_patients(request: HttpRequest) -> HttpResponse:
+    """The day's call list (billing rule `next_threshold`): each patient's counted minutes
+    this month, a progress bar to the next code, the current codes and the blocking
+    findings. Patients a little more time would bill come first, fewest minutes needed
+    first; blocked patients last. Tab Mine (time logged by the user in this or the two
+    previous months; the default, falling back to All when empty) or All (the practice's
+    active patients). A fixed number of queries however many patients."""
+    user = _user(request)
+    first = month_param(request)
+    today = timezone.localdate()
+    base = Patient.objects.filter(practice=user.practice, is_active=True).select_related(
+        "billing_practitioner"
+    )
+    asked = request.GET.get("tab")
+    tab = asked if asked in (TAB_MINE, TAB_ALL) else TAB_MINE
+    patients = list(_mine(user, base, first)) if tab == TAB_MINE else []
+    fell_back = False
+    if tab == TAB_MINE and not patients and asked != TAB_MINE:
+        tab, fell_back = TAB_ALL, True
+    if tab == TAB_ALL:
+        patients = list(base)
+    rulebook = practice_rulebook(user.practice, first)  # type: ignore[arg-type]
+    decided = decide_months(patients, first, rulebook)
+    rows = []
+    for patient in patients:
+        outcome = decided[patient.pk]
+        if isinstance(outcome, str):
+            rows.append(PatientRow(patient, None, outcome))
+        else:
+            rows.append(PatientRow(patient, month_progress(outcome, rulebook)))
+    rows.sort(key=lambda row: row.sort_key)
+    progressed = [row.progress for row in rows if row.progress is not None]
+    this_month = month_start(today)
+    return render(
+        request,
+        "billing/my_patients.html",
+        {
+            "rows": rows,
+            "tab": tab,
+            "fell_back": fell_back,
+            "month": first,
+            "month_text": f"{first:%Y-%m}",
+            "previous_month": f"{shift_month(first, -1):%Y-%m}",
+            "next_month": f"{shift_month(first, 1):%Y-%m}" if first < this_month else None,
+            "is_current_month": first == this_month,
+            "days_left": days_left_text(first, today),
+            "summary": {
+                "patients": len(rows),
+                "billable": sum(1 for p in progressed if p.billable),
+                "close": sum(
+                    1 for p in progressed if p.minutes_needed is not None and p.minutes_needed <= 5
+                ),
+                "blocked": sum(1 for p in progressed if p.blocked),
+            },
+        },
+    )
+
+
+@dataclass(frozen=True)
+class TimelineRow:
+    """One entry of the patient's month: the activity and this patient's share of it."""
+
+    share: TimeShare
+    flags: list[PlainFinding]
+
+    @property
+    def credited(self) -> str:
+        return duration_text(self.share.seconds)
+
+    @property
+    def total(self) -> str:
+        return duration_text(self.share.activity.duration_seconds)
+
+    @property
+    def span(self) -> str:
+        activity = self.share.activity
+        if activity.started_at is None:
+            return ""
+        begin = dt.datetime.combine(activity.date, activity.started_at)
+        end = begin + dt.timedelta(seconds=activity.duration_seconds)
+        return f"{begin:%H:%M}–{end:%H:%M}"
+
+
+@dataclass(frozen=True)
+class LineRow:
+    code: str
+    description: str
+    units: int
+    unit_amount: str
+    amount: str
+
+
+@role_required(ALL_ROLES)
+def patient_month(request: HttpRequest, pk: int, month: str) -> HttpResponse:
+    """One patient's month: the timeline of its entries (each patient is credited its
+    even share of a shared activity) and the live decision of billing-rules.md section 3:
+    tier, claim lines with units and amounts, counted minutes, the next threshold, and
+    every finding (section 4) in plain words with its severity. Everyone in the practice
+    may look; another practice's patient is a 404."""
+    user = _user(request)
+    try:
+        first = parse_month(month)
+    except ValueError as error:
+        raise Http404(str(error)) from None
+    patient = get_object_or_404(
+        Patient.objects.filter(practice=user.practice).select_related(
+            "billing_practitioner", "practice"
+        ),
+        pk=pk,
+    )
+    rulebook = practice_rulebook(patient.practice, first)
+    outcome = decide_months([patient], first, rulebook)[patient.pk]
+    decision = outcome if not isinstance(outcome, str) else None
+    progress = month_progress(decision, rulebook) if decision is not None else None
+    flags = entry_flags(progress.findings) if progress is not None else {}
+    shares = (
+        TimeShare.objects.filter(patient=patient, date__range=(first, month_end(first)))
+        .select_related("activity__performer")
+        .order_by("date", "activity_id")
+    )
+    timeline = [TimelineRow(share, flags.get(f"a{share.activity_id}", [])) for share in shares]
+    lines = [
+        LineRow(
+            code=line.code,
+            description=rulebook.codes[line.code].description
+            if line.code in rulebook.codes
+            else "",
+            units=line.units,
+            unit_amount=f"{line.unit_amount:.2f}",
+            amount=f"{line.amount:.2f}",
+        )
+        for line in (decision.lines if decision is not None else ())
+    ]
+    status = billing_month_status(patient.practice, first)
+    today = timezone.localdate()
+    this_month = month_start(today)
+    can_log = user.role in CARE_TEAM_ROLES
+    return render(
+        request,
+        "billing/patient_month.html",
+        {
+            "patient": patient,
+            "month": first,
+            "month_text": f"{first:%Y-%m}",
+            "previous_month": f"{shift_month(first, -1):%Y-%m}",
+            "next_month": f"{shift_month(first, 1):%Y-%m}" if first < this_month else None,
+            "decision": decision,
+            "decision_error": outcome if isinstance(outcome, str) else "",
+            "progress": progress,
+            "lines": lines,
+            "total_amount": f"{decision.total_amount:.2f}" if decision is not None else "",
+            "counted_staff": duration_text(decision.counted_seconds.clinical_staff)
+            if decision is not None
+            else "",
+            "counted_practitioner": duration_text(decision.counted_seconds.practitioner)
+            if decision is not None
+            else "",
+            "counted_total": duration_text(decision.counted_seconds.total)
+            if decision is not None
+            else "",
+            "excluded": duration_text(decision.excluded_seconds)
+            if decision is not None and decision.excluded_seconds
+            else "",
+            "timeline": timeline,
+            "month_status": status,
+            "month_open": status == BillingMonth.Status.OPEN,
+            "days_left": days_left_text(first, today),
+            "can_log": can_log and status == BillingMonth.Status.OPEN,
+            "log_url": f"{reverse('log-time')}?patient={patient.pk}" if can_log else None,
+            "patient_url": _url_or_none("patient-detail", patient.pk),
+            "rulebook": rulebook,
+        },
+    )
