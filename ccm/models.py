@@ -96,6 +96,11 @@ class AuditEvent(models.Model):
     after = models.JSONField(null=True, blank=True)
     reason = models.TextField(blank=True)
     at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # The hash chain (PostgreSQL trigger): seq numbers a practice's events, hash covers
+    # the event and the previous event's hash, so a rewritten row breaks the chain.
+    seq = models.BigIntegerField(null=True, editable=False)
+    prev_hash = models.CharField(max_length=64, blank=True, editable=False)
+    hash = models.CharField(max_length=64, blank=True, editable=False)
 
     class Meta:
         ordering: ClassVar[list[str]] = ["-at", "-id"]
