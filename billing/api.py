@@ -12,7 +12,7 @@ from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, OpenApiTypes, extend_schema
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound, ValidationError
-from rest_framework.generics import GenericAPIView
+from rest_framework.generics import ListAPIView
 from rest_framework.parsers import BaseParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -35,7 +35,7 @@ from billing.serializers import (
 )
 from billing.services import billing_month_close_start, mdm_attest, worklist_row_set_status
 from billing.worklist import export_csv_lines, worklist_rows, worklist_rows_any_version
-from ccm.audit import audit_record
+from ccm.audit import audit_read, audit_record
 from ccm.models import ALL_ROLES, BillingMonth, Role
 from ccm.periods import billing_month_status, month_start, parse_month
 from patients.models import Patient
@@ -77,6 +77,7 @@ class PatientMonthApi(APIView):
             ),
             pk=pk,
         )
+        audit_read(actor=request.user, instance=patient, what=f"api:patient-month {first:%Y-%m}")
         _, decision = patient_month_decision(patient=patient, month=first)
         shares = (
             TimeShare.objects.filter(
@@ -332,18 +333,21 @@ WORKLIST_PARAMETERS = [
 ]
 
 
-class WorklistApi(GenericAPIView):  # type: ignore[type-arg]
+class WorklistApi(ListAPIView):  # type: ignore[type-arg]
     """GET /api/worklist/?month=YYYY-MM: one row per patient of the month's close (the
     latest version unless `version` is given); filters status, tier, practitioner."""
 
     allowed_roles = ALL_ROLES
     serializer_class = WorklistRowSerializer
+    filter_backends = ()
 
     @extend_schema(parameters=WORKLIST_PARAMETERS)
-    def get(self, request: Request) -> Response:
-        _, rows = _worklist_query(request)
-        page = self.paginate_queryset(rows)
-        return self.get_paginated_response(WorklistRowSerializer(page, many=True).data)
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self) -> Any:
+        _, rows = _worklist_query(self.request)
+        return rows
 
 
 class WorklistRowApi(APIView):

@@ -22,6 +22,7 @@ from django.utils import timezone
 from billing.progress import MonthProgress, PlainFinding, entry_flags, month_progress
 from billing.rules import Decision, FactsError, Rulebook, evaluate, parse_facts
 from billing.selectors import patients_month_facts, practice_rulebook
+from ccm.audit import audit_read
 from ccm.models import ALL_ROLES, CARE_TEAM_ROLES, BillingMonth, User
 from ccm.periods import billing_month_status, month_end, month_start, parse_month
 from ccm.views import role_required
@@ -213,6 +214,7 @@ def patient_month(request: HttpRequest, pk: int, month: str) -> HttpResponse:
         ),
         pk=pk,
     )
+    audit_read(actor=user, instance=patient, what=f"page:patient-month {first:%Y-%m}")
     rulebook = practice_rulebook(patient.practice, first)
     outcome = decide_months([patient], first, rulebook)[patient.pk]
     decision = outcome if not isinstance(outcome, str) else None

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from rest_framework import generics, serializers
+from rest_framework.authtoken.models import Token
+from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -45,3 +48,22 @@ class UserDetailApi(PracticeScopedMixin, generics.RetrieveAPIView):
     allowed_roles = ALL_ROLES
     serializer_class = UserOutputSerializer
     queryset = User.objects.select_related("practice")
+
+
+class TokenApi(ObtainAuthToken):
+    """POST /api/auth/token/ {username, password}: the user's DRF token. Failures count
+    toward the sign-in lockout (django-axes); a locked account gets 429, never a token."""
+
+    def post(self, request: Request, *args: object, **kwargs: object) -> Response:
+        serializer = self.get_serializer(data=request.data)
+        if not serializer.is_valid():
+            if getattr(request, "axes_locked_out", False) or getattr(
+                request._request, "axes_locked_out", False
+            ):
+                return Response(
+                    {"detail": "Too many failed sign-ins: this account is locked for a while."},
+                    status=429,
+                )
+            raise ValidationError(serializer.errors)
+        token, _ = Token.objects.get_or_create(user=serializer.validated_data["user"])
+        return Response({"token": token.key})

@@ -73,3 +73,14 @@ def audit_record(
 def changed_fields(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, Any]:
     """The subset of `after` whose values differ from `before`."""
     return {key: value for key, value in after.items() if before.get(key) != value}
+
+
+def audit_read(*, actor: User, instance: models.Model, what: str) -> AuditEvent:
+    """Record that `actor` opened a patient record (`what` names the view, never PHI):
+    HIPAA asks who saw a record, not only who changed it."""
+    return audit_record(
+        actor=actor,
+        action=f"{instance._meta.model_name}.read",
+        instance=instance,
+        after={"view": what},
+    )

@@ -54,8 +54,7 @@ def _locked_month_status(practice: Practice, first: dt.date) -> str:
             [practice.pk, first],
         )
         cursor.execute(
-            "SELECT status FROM ccm_billingmonth"
-            " WHERE practice_id = %s AND month = %s FOR SHARE",
+            "SELECT status FROM ccm_billingmonth WHERE practice_id = %s AND month = %s FOR SHARE",
             [practice.pk, first],
         )
         row = cursor.fetchone()

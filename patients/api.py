@@ -14,6 +14,7 @@ from rest_framework import generics, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from ccm.audit import audit_read
 from ccm.models import User
 from ccm.permissions import caller_practice
 from patients import selectors, services
@@ -133,6 +134,7 @@ class PatientDetailApi(generics.GenericAPIView):
 
     def get(self, request: Request, pk: int) -> Response:
         patient = selectors.patient_detail_get(practice=caller_practice(request), patient_id=pk)
+        audit_read(actor=request.user, instance=patient, what="api:patient-detail")
         return Response(PatientDetailOutputSerializer(patient).data)
 
     @extend_schema(

@@ -17,6 +17,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from ccm.audit import audit_read
 from ccm.exceptions import PeriodClosed
 from ccm.models import Practice, User
 from ccm.views import role_required
@@ -204,8 +205,11 @@ def _render_detail(
 
 @role_required(services.PATIENT_READERS)
 def patient_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    """Every fact about one patient that decides their CCM billing."""
-    return _render_detail(request, pk)
+    """Every fact about one patient that decides their CCM billing (the read is audited)."""
+    response = _render_detail(request, pk)
+    patient = selectors.patient_get(practice=_practice(request), patient_id=pk)
+    audit_read(actor=request.user, instance=patient, what="page:patient-detail")  # type: ignore[arg-type]
+    return response
 
 
 def _add_fact(

@@ -10,7 +10,7 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import ValidationError
-from rest_framework.generics import GenericAPIView
+from rest_framework.generics import GenericAPIView, ListAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -63,15 +63,20 @@ def _as_input(activity: TimeActivity) -> dict[str, Any]:
     return data
 
 
-class TimeEntryListApi(GenericAPIView):  # type: ignore[type-arg]
+class TimeEntryListApi(ListAPIView):  # type: ignore[type-arg]
     """POST: log one activity, split evenly between its patients (the caller performs it).
     GET: the caller's own entries (filters: month=YYYY-MM, patient=id)."""
 
     allowed_roles = {"GET": LOGGERS, "POST": LOGGERS}
     serializer_class = TimeEntryOutputSerializer
+    filter_backends = ()
 
     @extend_schema(parameters=[OpenApiParameter("month", str), OpenApiParameter("patient", int)])
-    def get(self, request: Request) -> Response:
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self) -> Any:
+        request = self.request
         month = request.query_params.get("month")
         patient = request.query_params.get("patient")
         try:
@@ -80,13 +85,11 @@ class TimeEntryListApi(GenericAPIView):  # type: ignore[type-arg]
             raise ValidationError({"month": [str(error)]}) from None
         if patient is not None and not patient.isdigit():
             raise ValidationError({"patient": ["Give a patient id."]})
-        activities = time_activity_list_own(
+        return time_activity_list_own(
             performer=request.user,
             month=month_date,
             patient_id=int(patient) if patient else None,
         )
-        page = self.paginate_queryset(activities)
-        return self.get_paginated_response(TimeEntryOutputSerializer(page, many=True).data)
 
     @extend_schema(request=TimeEntryInputSerializer, responses={201: TimeEntryOutputSerializer})
     def post(self, request: Request) -> Response:

@@ -6,6 +6,8 @@ import datetime as dt
 from typing import Any
 
 from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from patients.models import Patient
@@ -13,6 +15,7 @@ from timelog.models import ActivityType, Program, TimeActivity
 from timelog.services import TimeActivityInput
 
 
+@extend_schema_field(OpenApiTypes.STR)
 class ClockField(serializers.Field):  # type: ignore[type-arg]
     """A wall-clock moment: "HH:MM[:SS]" on the entry's date, or an ISO date-time (as a
     browser timer sends), taken in the practice's time zone."""

@@ -31,7 +31,9 @@ def refused(sql: str, params: list[object] | None = None) -> str:
 
 def test_audit_rows_cannot_be_updated_or_deleted_by_any_path(admin_user: User) -> None:
     event = audit_record(actor=admin_user, action="x.test", object_type="x", object_id=1)
-    assert "append-only" in refused("UPDATE ccm_auditevent SET action = 'y' WHERE id = %s", [event.pk])
+    assert "append-only" in refused(
+        "UPDATE ccm_auditevent SET action = 'y' WHERE id = %s", [event.pk]
+    )
     assert "append-only" in refused("DELETE FROM ccm_auditevent WHERE id = %s", [event.pk])
     with pytest.raises(DatabaseError), transaction.atomic():
         AuditEvent.objects.filter(pk=event.pk).update(action="rewritten")
@@ -50,12 +52,14 @@ def test_audit_truncate_is_refused_outside_test_maintenance(admin_user: User) ->
     assert AuditEvent.objects.exists()
 
 
-def test_each_practice_has_an_unbroken_chain(practice: Practice, other_practice: Practice,
-                                             admin_user: User) -> None:
+def test_each_practice_has_an_unbroken_chain(
+    practice: Practice, other_practice: Practice, admin_user: User
+) -> None:
     for n in range(3):
         audit_record(actor=admin_user, action=f"a.{n}", object_type="x", object_id=n)
-        audit_record(actor=None, action=f"b.{n}", object_type="x", object_id=n,
-                     practice=other_practice)
+        audit_record(
+            actor=None, action=f"b.{n}", object_type="x", object_id=n, practice=other_practice
+        )
     events = list(AuditEvent.objects.filter(practice=practice).order_by("seq"))
     assert [e.seq for e in events] == list(range(1, len(events) + 1))
     assert all(later.prev_hash == earlier.hash for earlier, later in zip(events, events[1:]))
@@ -66,18 +70,24 @@ def test_each_practice_has_an_unbroken_chain(practice: Practice, other_practice:
 
 
 def test_a_tampered_row_is_reported(practice: Practice, admin_user: User) -> None:
-    events = [audit_record(actor=admin_user, action=f"a.{n}", object_type="x", object_id=n,
-                           after={"minutes": n}) for n in range(3)]
+    events = [
+        audit_record(
+            actor=admin_user, action=f"a.{n}", object_type="x", object_id=n, after={"minutes": n}
+        )
+        for n in range(3)
+    ]
     tampered = events[1]
     with connection.cursor() as cursor:  # what an attacker with table rights could do
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # fire Django's deferred FK checks
         cursor.execute("ALTER TABLE ccm_auditevent DISABLE TRIGGER ccm_audit_no_change")
-        cursor.execute("UPDATE ccm_auditevent SET after = '{\"minutes\": 99}' WHERE id = %s",
-                       [tampered.pk])
+        cursor.execute(
+            "UPDATE ccm_auditevent SET after = '{\"minutes\": 99}' WHERE id = %s", [tampered.pk]
+        )
         cursor.execute("ALTER TABLE ccm_auditevent ENABLE TRIGGER ccm_audit_no_change")
     problems = audit_chain_problems(practice.pk)
     assert [(p.event_id, p.problem) for p in problems] == [
-        (tampered.pk, "content does not match its hash")]
+        (tampered.pk, "content does not match its hash")
+    ]
     out = io.StringIO()
     with pytest.raises(SystemExit) as exit_info:
         call_command("audit_verify", "--practice", practice.slug, stdout=out)
@@ -86,8 +96,10 @@ def test_a_tampered_row_is_reported(practice: Practice, admin_user: User) -> Non
 
 
 def test_a_deleted_row_is_reported_as_a_gap(practice: Practice, admin_user: User) -> None:
-    events = [audit_record(actor=admin_user, action=f"a.{n}", object_type="x", object_id=n)
-              for n in range(3)]
+    events = [
+        audit_record(actor=admin_user, action=f"a.{n}", object_type="x", object_id=n)
+        for n in range(3)
+    ]
     with connection.cursor() as cursor:
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # fire Django's deferred FK checks
         cursor.execute("ALTER TABLE ccm_auditevent DISABLE TRIGGER ccm_audit_no_change")
@@ -98,15 +110,23 @@ def test_a_deleted_row_is_reported_as_a_gap(practice: Practice, admin_user: User
 
 @pytest.fixture
 def closed_march(patient: Patient, nurse: User, practice: Practice) -> TimeActivity:
-    activity, _ = time_activity_create(performer=nurse, entry=TimeActivityInput(
-        patients=[patient], date=dt.date(2026, 3, 10), duration_seconds=1200,
-        activity="patient_call", note="call"))
+    activity, _ = time_activity_create(
+        performer=nurse,
+        entry=TimeActivityInput(
+            patients=[patient],
+            date=dt.date(2026, 3, 10),
+            duration_seconds=1200,
+            activity="patient_call",
+            note="call",
+        ),
+    )
     BillingMonth.objects.filter(practice=practice, month=MARCH).update(status="closed", version=1)
     return activity
 
 
-def test_a_closed_month_refuses_orm_update_and_raw_sql(closed_march: TimeActivity,
-                                                       patient: Patient) -> None:
+def test_a_closed_month_refuses_orm_update_and_raw_sql(
+    closed_march: TimeActivity, patient: Patient
+) -> None:
     closed_march.duration_seconds = 3600
     with pytest.raises(DatabaseError, match="2026-03 is closed"), transaction.atomic():
         closed_march.save()
@@ -116,30 +136,46 @@ def test_a_closed_month_refuses_orm_update_and_raw_sql(closed_march: TimeActivit
         TimeActivity.objects.filter(pk=closed_march.pk).delete()
     assert "closed" in refused(
         "INSERT INTO timelog_timeshare (activity_id, patient_id, date, seconds)"
-        " VALUES (%s, %s, '2026-03-11', 600)", [closed_march.pk, patient.pk])
+        " VALUES (%s, %s, '2026-03-11', 600)",
+        [closed_march.pk, patient.pk],
+    )
     assert "closed" in refused(
-        "UPDATE timelog_timeactivity SET date = '2026-04-02' WHERE id = %s", [closed_march.pk])
+        "UPDATE timelog_timeactivity SET date = '2026-04-02' WHERE id = %s", [closed_march.pk]
+    )
     with pytest.raises(DatabaseError, match="closed"), transaction.atomic():
-        Consent.objects.create(patient=patient, date=dt.date(2026, 3, 5), method="verbal",
-                               billing_practitioner=patient.billing_practitioner)
+        Consent.objects.create(
+            patient=patient,
+            date=dt.date(2026, 3, 5),
+            method="verbal",
+            billing_practitioner=patient.billing_practitioner,
+        )
     closed_march.refresh_from_db()
     assert closed_march.duration_seconds == 1200
     assert TimeShare.objects.get(activity=closed_march).seconds == 1200
 
 
-def test_an_update_touching_no_closed_date_passes(closed_march: TimeActivity, patient: Patient,
-                                                  practice: Practice) -> None:
+def test_an_update_touching_no_closed_date_passes(
+    closed_march: TimeActivity, patient: Patient, practice: Practice
+) -> None:
     march = BillingMonth.objects.filter(practice=practice, month=MARCH)
     march.update(status="open")
-    condition = ChronicCondition.objects.create(patient=patient, icd10="J44.9",
-                                                onset=dt.date(2026, 3, 2))
+    condition = ChronicCondition.objects.create(
+        patient=patient, icd10="J44.9", onset=dt.date(2026, 3, 2)
+    )
     march.update(status="closed")
     condition.resolved = dt.date(2026, 5, 1)  # only a date in an open month changes
     condition.save()
     condition.icd10 = "J45.909"  # the row changes as a whole: its March onset is locked
     with pytest.raises(DatabaseError, match="closed"), transaction.atomic():
         condition.save()
-    april, _ = time_activity_create(performer=closed_march.performer, entry=TimeActivityInput(
-        patients=[patient], date=dt.date(2026, 4, 1), duration_seconds=600,
-        activity="patient_call", note="call"))
+    april, _ = time_activity_create(
+        performer=closed_march.performer,
+        entry=TimeActivityInput(
+            patients=[patient],
+            date=dt.date(2026, 4, 1),
+            duration_seconds=600,
+            activity="patient_call",
+            note="call",
+        ),
+    )
     assert TimeShare.objects.get(activity=april).seconds == 600

@@ -33,7 +33,8 @@ class Command(BaseCommand):
         for problem in problems:
             self.stdout.write(json.dumps(problem.__dict__))
         checked = AuditEvent.objects.filter(
-            **({"practice_id": practice_id} if practice_id else {})).count()
+            **({"practice_id": practice_id} if practice_id else {})
+        ).count()
         summary = {"checked": checked, "problems": len(problems)}
         self.stdout.write(json.dumps(summary))
         if problems:
