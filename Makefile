@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run test services lint typecheck bench worker beat web migrate clean
+.PHONY: install run test faults services lint typecheck bench worker beat web migrate clean
 
 install: $(STAMP)
 
@@ -31,6 +31,13 @@ run: migrate
 # then runs every test against them (browser tests drive Debian's Chromium).
 test: install services
 	$(PY) -m pytest
+	$(MAKE) faults
+
+# Fault tests: a private Redis they stop and start, and a PostgreSQL restart, so they run
+# alone, after the suite.
+faults: install services
+	TEST_CELERY_BROKER_URL=redis://127.0.0.1:6391/0 TEST_CELERY_RESULT_BACKEND=redis://127.0.0.1:6391/0 \
+	  $(PY) -m pytest tests/faults -m faults
 
 services:
 	scripts/ensure_services.sh

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from functools import partial
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
+from kombu.exceptions import OperationalError as KombuOperationalError
 
 from billing.close import close_request
 from billing.models import CloseRun, MdmAttestation, MdmLevel, WorklistRow, WorklistStatus
@@ -17,6 +19,8 @@ from ccm.models import BillingMonth, Practice, User
 from ccm.periods import ensure_month_open, month_start
 from patients.models import Patient
 
+log = logging.getLogger(__name__)
+
 
 @transaction.atomic
 def billing_month_close_start(
@@ -25,17 +29,40 @@ def billing_month_close_start(
     """Claim the month and dispatch its close to the workers once the claim commits.
     Asking again while it runs re-dispatches its pending chunks (idempotent); asking for
     a closed month does nothing."""
-    from billing.tasks import close_month_run
-
     run, claimed = close_request(practice=practice, month=month, actor=actor)
     if run is not None and run.status == CloseRun.Status.RUNNING:
-        send = partial(
-            close_month_run.apply_async,
-            args=[run.pk],
-            task_id=str(run.task_id) if claimed else None,
+        if not claimed:
+            audit_record(
+                actor=actor,
+                action="billing_month.close_redispatch",
+                instance=run,
+                practice=practice,
+                after={"run": run.pk, "version": run.version},
+            )
+        transaction.on_commit(
+            partial(_dispatch_close, run.pk, str(run.task_id) if claimed else None)
         )
-        transaction.on_commit(send)
     return run, claimed
+
+
+def _dispatch_close(run_id: int, task_id: str | None) -> None:
+    """Send the close to the workers. When the broker cannot be reached the claim stays
+    in the database (the CloseRun is the outbox): the close_resume task re-sends every
+    running close once the broker is back, so the request still answers 202."""
+    from billing.tasks import close_month_run
+
+    try:
+        close_month_run.apply_async(args=[run_id], task_id=task_id)
+    except (KombuOperationalError, OSError) as error:
+        log.warning("close run %s queued in the database; broker unreachable: %s", run_id, error)
+        run = CloseRun.objects.get(pk=run_id)
+        audit_record(
+            actor=None,
+            action="billing_month.close_dispatch_failed",
+            instance=run,
+            practice=run.practice,
+            after={"run": run_id, "error": str(error)[:200]},
+        )
 
 
 MDM_AUDIT_FIELDS = ("patient_id", "month", "level", "note", "practitioner_id", "signed_at")

@@ -8,6 +8,7 @@ import logging
 
 from celery import shared_task
 from django.conf import settings
+from django.db import DatabaseError, close_old_connections
 from django.utils import timezone
 
 from billing import close
@@ -17,7 +18,7 @@ from ccm.models import BillingMonth, Practice
 log = logging.getLogger(__name__)
 
 
-@shared_task(name="billing.close_month_run")
+@shared_task(name="billing.close_month_run", ignore_result=True)
 def close_month_run(run_id: int) -> int:
     """Fan a close run out: one task per pending chunk, for any worker to take."""
     run = CloseRun.objects.get(pk=run_id)
@@ -29,16 +30,30 @@ def close_month_run(run_id: int) -> int:
     return len(chunk_ids)
 
 
-@shared_task(name="billing.close_month_chunk")
+@shared_task(name="billing.close_month_chunk", ignore_result=True)
 def close_month_chunk(chunk_id: int, run_id: int) -> bool:
     """Close one chunk of patients (billing rule: one worklist row per patient, month and
     version), then finish the run if it was the last pending chunk."""
-    wrote = close.close_chunk(chunk_id=chunk_id)
+    try:
+        wrote = close.close_chunk(chunk_id=chunk_id)
+    except Exception as error:
+        close_record_error(run_id=run_id, error=error)
+        raise
     close.close_finalize(run_id=run_id)
     return wrote
 
 
-@shared_task(name="billing.close_resume")
+def close_record_error(*, run_id: int, error: BaseException) -> None:
+    """Note a chunk's failure on its run (best effort: the database may be what failed).
+    The chunk stays pending, so a re-run or close_resume finishes the close."""
+    close_old_connections()
+    try:
+        CloseRun.objects.filter(pk=run_id).update(error=f"{type(error).__name__}: {error}"[:500])
+    except DatabaseError:
+        log.exception("could not record the failure of close run %s", run_id)
+
+
+@shared_task(name="billing.close_resume", ignore_result=True)
 def close_resume(older_than_seconds: int = 300) -> int:
     """Re-dispatch the pending chunks of runs still running after `older_than_seconds`
     (a worker died, a message was lost): the chunks are idempotent, so this is safe."""
@@ -53,7 +68,7 @@ def previous_month(today: dt.date) -> dt.date:
     return (today.replace(day=1) - dt.timedelta(days=1)).replace(day=1)
 
 
-@shared_task(name="billing.close_due_months")
+@shared_task(name="billing.close_due_months", ignore_result=True)
 def close_due_months() -> int:
     """Beat, daily: from the configured day of the month (CCM_CLOSE_DAY, default the 3rd,
     so late entries of the month's last days still come in), close the previous month of
