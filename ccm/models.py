@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractUser, UserManager
+from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import PermissionDenied
 from django.db import models
 
@@ -56,8 +56,6 @@ class User(AbstractUser):
         max_length=20, blank=True, help_text="RN, LPN, CMA, MD, DO, NP, PA..."
     )
     npi = models.CharField(max_length=10, blank=True, validators=[validate_npi])
-
-    objects: ClassVar[UserManager[User]] = UserManager()
 
     def __str__(self) -> str:
         return self.full_name or self.username
@@ -111,10 +109,10 @@ class AuditEvent(models.Model):
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.actor_id} {self.action} {self.object_type}"
 
-    def save(self, *args: object, **kwargs: object) -> None:
+    def save(self, *args: Any, **kwargs: Any) -> None:
         if self.pk is not None:
             raise PermissionDenied("Audit events are append-only")
-        super().save(*args, **kwargs)  # type: ignore[arg-type]
+        super().save(*args, **kwargs)
 
     def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
         raise PermissionDenied("Audit events are append-only")

@@ -30,4 +30,5 @@ urlpatterns = [
     path("", include("billing.urls")),
     path("", include("billing.urls_fees")),
     path("", include("billing.urls_worklist")),
+    path("", include("billing.urls_pages")),
 ]

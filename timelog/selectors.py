@@ -25,6 +25,8 @@ def time_activity_list_own(
 ) -> QuerySet[TimeActivity]:
     """One performer's entries, newest first, optionally of one month and one patient;
     a fixed number of queries however many entries."""
+    if performer.practice is None:
+        return TimeActivity.objects.none()
     activities = time_activities_for_practice(performer.practice).filter(performer=performer)
     if month is not None:
         activities = activities.filter(date__range=(month_start(month), month_end(month)))

@@ -114,7 +114,9 @@ def _reject_overlap(performer: User, entry: TimeActivityInput, *, exclude_id: in
     begin, end = _interval(entry.date, entry.started_at, entry.duration_seconds)
     same_day = TimeActivity.objects.filter(
         performer=performer, date=entry.date, started_at__isnull=False
-    ).exclude(pk=exclude_id)
+    )
+    if exclude_id is not None:
+        same_day = same_day.exclude(pk=exclude_id)
     for other in same_day.only("id", "date", "started_at", "duration_seconds"):
         other_start = other.started_at or dt.time()  # never None: filtered above
         other_begin, other_end = _interval(other.date, other_start, other.duration_seconds)
@@ -167,7 +169,8 @@ def time_activity_create(
     Returns (activity, created). A `request_id` already used by this performer returns the
     first activity unchanged (created False): a retried submission is never counted twice.
     """
-    if performer_kind_for(performer) == PerformerKind.NON_CLINICAL:
+    practice = performer.practice
+    if practice is None or performer_kind_for(performer) == PerformerKind.NON_CLINICAL:
         raise PermissionDenied("Only clinical staff and practitioners log care-management time.")
     _lock_performer(performer)
     if request_id is not None:
@@ -175,10 +178,10 @@ def time_activity_create(
         if existing is not None:
             return existing, False
     _validate(entry, today=today or timezone.localdate())
-    ensure_month_open(performer.practice, entry.date)
+    ensure_month_open(practice, entry.date)
     _reject_overlap(performer, entry, exclude_id=None)
     activity = TimeActivity.objects.create(
-        practice=performer.practice,
+        practice=practice,
         performer=performer,
         performer_kind=performer_kind_for(performer),
         performer_credential=performer.credential,
