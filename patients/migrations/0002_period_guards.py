@@ -7,28 +7,18 @@ from __future__ import annotations
 
 from django.db import migrations
 
-GUARDS = {'patients_chroniccondition': ('patient_id', 'onset', 'resolved'), 'patients_consent': ('patient_id', 'date', 'revoked'), 'patients_visit': ('patient_id', 'date'), 'patients_otherservice': ('patient_id', 'date'), 'patients_inpatientstay': ('patient_id', 'admitted', 'discharged')}
+from ccm.db_guards import period_guard_operation
 
-
-def create(apps, schema_editor):  # type: ignore[no-untyped-def]
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    for table, (source, *columns) in GUARDS.items():
-        arguments = ", ".join(f"'{value}'" for value in (source, *columns))
-        schema_editor.execute(
-            f"CREATE TRIGGER {table}_period_guard BEFORE INSERT OR UPDATE OR DELETE ON {table}"
-            f" FOR EACH ROW EXECUTE FUNCTION ccm_period_guard({arguments})"
-        )
-
-
-def drop(apps, schema_editor):  # type: ignore[no-untyped-def]
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    for table in GUARDS:
-        schema_editor.execute(f"DROP TRIGGER IF EXISTS {table}_period_guard ON {table}")
+GUARDS = {
+    "patients_chroniccondition": ("patient_id", "onset", "resolved"),
+    "patients_consent": ("patient_id", "date", "revoked"),
+    "patients_visit": ("patient_id", "date"),
+    "patients_otherservice": ("patient_id", "date"),
+    "patients_inpatientstay": ("patient_id", "admitted", "discharged"),
+}
 
 
 class Migration(migrations.Migration):
-    dependencies = [("ccm", "0005_database_guards"), ('patients', '0001_initial')]
+    dependencies = [("ccm", "0005_database_guards"), ("patients", "0001_initial")]
 
-    operations = [migrations.RunPython(create, drop)]
+    operations = [period_guard_operation(GUARDS)]

@@ -1,31 +1,19 @@
-"""Period guard triggers (ccm_period_guard, ccm migration 0005): time dated inside a closing or closed month cannot change."""
+"""Period guard triggers (ccm_period_guard, ccm migration 0005): time dated inside a
+closing or closed month cannot change."""
 
 from __future__ import annotations
 
 from django.db import migrations
 
-GUARDS = {'timelog_timeactivity': ('practice_id', 'date'), 'timelog_timeshare': ('patient_id', 'date')}
+from ccm.db_guards import period_guard_operation
 
-
-def create(apps, schema_editor):  # type: ignore[no-untyped-def]
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    for table, (source, *columns) in GUARDS.items():
-        arguments = ", ".join(f"'{value}'" for value in (source, *columns))
-        schema_editor.execute(
-            f"CREATE TRIGGER {table}_period_guard BEFORE INSERT OR UPDATE OR DELETE ON {table}"
-            f" FOR EACH ROW EXECUTE FUNCTION ccm_period_guard({arguments})"
-        )
-
-
-def drop(apps, schema_editor):  # type: ignore[no-untyped-def]
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    for table in GUARDS:
-        schema_editor.execute(f"DROP TRIGGER IF EXISTS {table}_period_guard ON {table}")
+GUARDS = {
+    "timelog_timeactivity": ("practice_id", "date"),
+    "timelog_timeshare": ("patient_id", "date"),
+}
 
 
 class Migration(migrations.Migration):
-    dependencies = [("ccm", "0005_database_guards"), ('timelog', '0001_initial')]
+    dependencies = [("ccm", "0005_database_guards"), ("timelog", "0001_initial")]
 
-    operations = [migrations.RunPython(create, drop)]
+    operations = [period_guard_operation(GUARDS)]
