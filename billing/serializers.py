@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+
+
+@extend_schema_field({"type": "string", "pattern": r"^\d{4}-\d{2}$", "example": "2025-03"})
+class MonthField(serializers.DateField):
+    """A month as YYYY-MM (stored as its first day): the OpenAPI document must not call
+    it a date, or clients validating answers reject every one."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(format="%Y-%m", **kwargs)
 
 
 class DecisionSerializer(serializers.Serializer):  # type: ignore[type-arg]
@@ -56,7 +68,7 @@ class WorklistRowSerializer(serializers.Serializer):  # type: ignore[type-arg]
     patient = serializers.IntegerField(source="patient_id")
     patient_name = serializers.SerializerMethodField()
     mrn = serializers.CharField(source="patient.mrn")
-    month = serializers.DateField(format="%Y-%m")
+    month = MonthField()
     version = serializers.IntegerField()
     billing_practitioner = serializers.IntegerField(source="billing_practitioner_id")
     tier = serializers.CharField(allow_blank=True)
@@ -117,7 +129,7 @@ class MdmInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
 class MdmOutputSerializer(serializers.Serializer):  # type: ignore[type-arg]
     id = serializers.IntegerField()
     patient = serializers.IntegerField(source="patient_id")
-    month = serializers.DateField(format="%Y-%m")
+    month = MonthField()
     level = serializers.CharField()
     note = serializers.CharField()
     practitioner = serializers.IntegerField(source="practitioner_id")

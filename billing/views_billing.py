@@ -329,8 +329,8 @@ def mdm_queue(request: HttpRequest) -> HttpResponse:
     return _render_queue(request)
 
 
-@require_POST
 @role_required(PRACTITIONERS)
+@require_POST
 def mdm_queue_attest(request: HttpRequest) -> HttpResponse:
     """Attest moderate or high MDM for one patient-month of the queue (billing rule:
     complex CCM's MDM cannot be delegated: billing.services.mdm_attest refuses anyone but
@@ -440,8 +440,8 @@ def _month_from_path(month: str) -> dt.date:
         raise Http404(str(error)) from None
 
 
-@require_POST
 @role_required(BILLING_STAFF)
+@require_POST
 def billing_month_close(request: HttpRequest, month: str) -> HttpResponse:
     """Close the month (product.md, Jobs: open → closing → closed, a new version; the
     workers write one worklist row per patient). Only a month that has ended; asking
@@ -469,8 +469,8 @@ def billing_month_close(request: HttpRequest, month: str) -> HttpResponse:
     return redirect(_dashboard_url(first))
 
 
-@require_POST
 @role_required(BILLING_STAFF)
+@require_POST
 def billing_month_reopen(request: HttpRequest, month: str) -> HttpResponse:
     """Reopen a closed month with a reason (audited by billing.close.reopen_month); the
     closed version stays readable and the next close writes version + 1, never
@@ -723,8 +723,8 @@ def _back_params(text: str, row: WorklistRow) -> QueryDict:
     return kept
 
 
-@require_POST
 @role_required(BILLING_STAFF)
+@require_POST
 def worklist_row_status(request: HttpRequest, pk: int) -> HttpResponse:
     """Move one claim on (billing.services.worklist_row_set_status: needs review → ready
     → submitted → paid, or denied with the payer's reason; only rows of the month's

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers
 from rest_framework.authtoken.models import Token
+from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
@@ -11,6 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ccm.models import ALL_ROLES, User
+from ccm.openapi import ErrorSerializer
 from ccm.permissions import PracticeScopedMixin
 
 
@@ -54,6 +57,7 @@ class TokenApi(ObtainAuthToken):
     """POST /api/auth/token/ {username, password}: the user's DRF token. Failures count
     toward the sign-in lockout (django-axes); a locked account gets 429, never a token."""
 
+    @extend_schema(responses={200: AuthTokenSerializer, 429: ErrorSerializer})
     def post(self, request: Request, *args: object, **kwargs: object) -> Response:
         serializer = self.get_serializer(data=request.data)
         if not serializer.is_valid():

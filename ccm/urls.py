@@ -9,6 +9,9 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from ccm import api, views
 
+# An unknown URL under /api/ answers JSON, like the API's own 404s.
+handler404 = "ccm.views.not_found"
+
 api_urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves its script as a file: no inline script, so the CSP holds.

@@ -9,8 +9,9 @@ from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.views.defaults import page_not_found
 
 
 def role_required(
@@ -37,3 +38,11 @@ def role_required(
 def home(request: HttpRequest) -> HttpResponse:
     """The signed-in home page: who you are and the pages your role uses."""
     return render(request, "home.html", {})
+
+
+def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """The 404 of a URL nothing answers: JSON under /api/ (the API's clients parse every
+    answer, and the OpenAPI document promises JSON), Django's page elsewhere."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Not found."}, status=404)
+    return page_not_found(request, exception)

@@ -42,6 +42,9 @@ CARE_PLAN_WRITERS = CARE_TEAM_ROLES | {Role.ADMIN}
 CARE_PLAN_SIGNERS = frozenset({Role.PRACTITIONER})
 INPATIENT_STAY_WRITERS = CARE_TEAM_ROLES | {Role.ADMIN}
 OTHER_SERVICE_WRITERS = CARE_TEAM_ROLES | {Role.ADMIN, Role.BILLING}
+# A stay locks every month it covers, one row lock each: a stay of centuries (a typo, or
+# a hostile request) would tie up a worker for minutes.
+MAX_STAY_DAYS = 366
 
 PATIENT_AUDIT_FIELDS = (
     "mrn",
@@ -709,6 +712,8 @@ def inpatient_stay_create(
     errors: dict[str, list[str]] = {}
     if admitted and discharged and discharged < admitted:
         _add(errors, "discharged", "The discharge cannot be before the admission.")
+    elif admitted and discharged and (discharged - admitted).days > MAX_STAY_DAYS:
+        _add(errors, "discharged", f"A stay of more than {MAX_STAY_DAYS} days is not plausible.")
     _clean(stay, errors)
     ensure_month_open(patient.practice, *_days_in(admitted, discharged))
     stay.save()
