@@ -42,12 +42,17 @@ faults: install services
 services:
 	scripts/ensure_services.sh
 
+# The product at MSO scale, measured (docs/benchmarks.md); size from BENCH_PATIENTS and
+# BENCH_ENTRIES (default 100000 and 2000000). Builds and drops its own database.
+bench: install services
+	$(PY) bench/run.py
+
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
 typecheck: install
-	$(VENV)/bin/mypy billing/rules
+	$(VENV)/bin/mypy --strict billing/rules ccm/services.py patients/services.py timelog/services.py billing/services.py patients/selectors.py timelog/selectors.py billing/selectors.py
 
 web: install
 	$(VENV)/bin/gunicorn ccm.wsgi:application --bind 0.0.0.0:8000 --workers $${WEB_CONCURRENCY:-2}

@@ -5,14 +5,22 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from dataclasses import replace
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from pytest_django import Settings
 
-from billing.models import MdmAttestation
+from billing.close import close_chunk, close_request
+from billing.models import MdmAttestation, WorklistRow
 from billing.rules import evaluate, parse_facts
-from billing.selectors import patient_month_facts, patients_month_facts
+from billing.selectors import (
+    patient_keys,
+    patient_month_facts,
+    patients_month_engine_facts,
+    patients_month_facts,
+)
 from ccm.models import User
 from patients.models import InpatientStay, OtherService, Patient
 from timelog.services import TimeActivityInput, time_activity_create
@@ -117,3 +125,102 @@ def test_query_count_is_fixed_as_patients_and_entries_grow(
     for day in range(3, 20):
         log(nurse, many, day, 30 + day)
     assert count_queries(many) == small == 8
+
+
+def test_engine_facts_are_what_parse_facts_makes_of_the_json_facts(
+    patient: Patient,
+    nurse: User,
+    practitioner: User,
+    make_user: Callable[..., User],
+    make_patient: Callable[..., Patient],
+) -> None:
+    """The close builds the engine's Facts straight from the rows; they must be exactly
+    what parse_facts makes of the JSON-like facts the API shows."""
+    others = [make_patient(), make_patient(eligible=False)]
+    no_credential = make_user("ma", credential="")
+    log(nurse, [patient], 3, 25, "09:00")
+    log(nurse, [patient, *others], 4, 30, "10:00:30")
+    log(nurse, [patient], 5, 10, program="rpm")
+    log(practitioner, [patient, others[0]], 6, 15)
+    log(no_credential, [others[1]], 7, 12)
+    OtherService.objects.create(
+        patient=patient, code="g0182", date=dt.date(2026, 3, 9), practitioner_npi="1234567893"
+    )
+    OtherService.objects.create(patient=others[0], code="99457", date=dt.date(2026, 3, 2))
+    InpatientStay.objects.create(
+        patient=patient, admitted=dt.date(2026, 2, 27), discharged=dt.date(2026, 3, 2)
+    )
+    consent = others[0].consents.get()
+    consent.revoked = dt.date(2026, 3, 20)
+    consent.save()
+    MdmAttestation.objects.create(
+        patient=patient,
+        month=MARCH,
+        level="high",
+        note="n",
+        practitioner=practitioner,
+        signed_at=dt.datetime(2026, 3, 28, 12, tzinfo=dt.UTC),
+    )
+    patients = list(
+        Patient.objects.filter(pk__in=[patient.pk, *(p.pk for p in others)]).select_related(
+            "billing_practitioner"
+        )
+    )
+    json_facts = patients_month_facts(patients, MARCH)
+    engine_facts = patients_month_engine_facts(patient_keys([p.pk for p in patients]), MARCH)
+    assert set(engine_facts) == set(json_facts)
+    for pk, facts in json_facts.items():
+        built = engine_facts[pk]  # in no particular order: the engine sorts entries itself
+        ordered = sorted(built.time_entries, key=lambda e: (e.date, int(e.id[1:])))
+        assert replace(built, time_entries=tuple(ordered)) == parse_facts(facts)
+    (blank,) = [
+        e
+        for e in json_facts[others[1].pk]["time_entries"]
+        if e["staff_id"] == f"U{no_credential.pk}"
+    ]
+    assert blank["credential"] is None  # a blank credential is unknown, not a bad fact
+    assert engine_facts[patient.pk].other_services[0].practitioner == f"U{practitioner.pk}"
+
+
+def test_engine_facts_take_a_fixed_number_of_queries(
+    nurse: User, make_patient: Callable[..., Patient]
+) -> None:
+    few = [make_patient() for _ in range(2)]
+    log(nurse, few, 2, 20)
+
+    def count_queries(patients: list[Patient]) -> int:
+        keys = patient_keys([p.pk for p in patients])
+        with CaptureQueriesContext(connection) as captured:
+            built = patients_month_engine_facts(keys, MARCH)
+        assert set(built) == {p.pk for p in patients}
+        return len(captured.captured_queries)
+
+    small = count_queries(few)
+    many = few + [make_patient() for _ in range(10)]
+    for day in range(3, 20):
+        log(nurse, many, day, 30 + day)
+    assert count_queries(many) == small == 8
+
+
+def test_a_close_chunk_takes_a_fixed_number_of_queries(
+    nurse: User, make_patient: Callable[..., Patient], settings: Settings
+) -> None:
+    """Claim, facts, engine, rows and lines of a chunk: the same queries for 2 patients
+    or 12, with any number of entries."""
+    few = [make_patient() for _ in range(2)]
+    many = [make_patient() for _ in range(12)]
+    log(nurse, few, 2, 20)
+    for day in range(3, 20):
+        log(nurse, many, day, 30 + day)
+    settings.CCM_CLOSE_CHUNK_SIZE = 2
+    practice = few[0].practice
+    run, _ = close_request(practice=practice, month=MARCH, actor=None)
+    assert run is not None
+    # Chunk 0 holds the 2 patients of `few`; chunk 1 two of `many` (ids in order).
+    counts = []
+    for chunk in run.chunks.order_by("index")[:2]:
+        with CaptureQueriesContext(connection) as captured:
+            assert close_chunk(chunk_id=chunk.pk)
+        counts.append(len(captured.captured_queries))
+    assert WorklistRow.objects.filter(run=run).count() == 4
+    assert counts[0] == counts[1]
