@@ -92,8 +92,9 @@ class CloseRun(models.Model):
     class Meta:
         ordering: ClassVar[list[str]] = ["-started_at", "-id"]
         constraints: ClassVar[list[models.BaseConstraint]] = [
-            models.UniqueConstraint(fields=["practice", "month", "version"],
-                                    name="close_run_one_per_version"),
+            models.UniqueConstraint(
+                fields=["practice", "month", "version"], name="close_run_one_per_version"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -159,8 +160,10 @@ class WorklistRow(models.Model):
     class Meta:
         ordering: ClassVar[list[str]] = ["patient__last_name", "patient__first_name", "id"]
         constraints: ClassVar[list[models.BaseConstraint]] = [
-            models.UniqueConstraint(fields=["patient", "month", "version"],
-                                    name="worklist_one_row_per_patient_month_version"),
+            models.UniqueConstraint(
+                fields=["patient", "month", "version"],
+                name="worklist_one_row_per_patient_month_version",
+            ),
         ]
         indexes: ClassVar[list[models.Index]] = [
             models.Index(fields=["practice", "month", "version", "status"]),
