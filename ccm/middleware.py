@@ -76,8 +76,9 @@ class SessionTimeoutMiddleware:
         return self.get_response(request)
 
 
-def stamp_session_at_sign_in(sender: object, request: HttpRequest, user: object,
-                             **kwargs: object) -> None:
+def stamp_session_at_sign_in(
+    sender: object, request: HttpRequest, user: object, **kwargs: object
+) -> None:
     """Signal receiver (user_logged_in): the session's sign-in and last-seen times start
     now, so the first request after sign-in does not need to write the session."""
     if hasattr(request, "session"):

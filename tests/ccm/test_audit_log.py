@@ -68,8 +68,10 @@ def test_reads_of_patient_records_are_audited_without_phi(
     assert api.get(f"/api/patients/{patient.pk}/months/{month}/").status_code == 200  # type: ignore[attr-defined]
     client.force_login(nurse)  # type: ignore[attr-defined]
     assert client.get(f"/patients/{patient.pk}/").status_code == 200  # type: ignore[attr-defined]
-    reads = AuditEvent.objects.filter(action="patient.read", actor=nurse,
-                                      object_id=str(patient.pk))  # type: ignore[attr-defined]
+    reads = AuditEvent.objects.filter(action="patient.read", actor=nurse, object_id=str(patient.pk))  # type: ignore[attr-defined]
     assert sorted(event.after["view"] for event in reads) == [
-        "api:patient-detail", f"api:patient-month {month}", "page:patient-detail"]
+        "api:patient-detail",
+        f"api:patient-month {month}",
+        "page:patient-detail",
+    ]
     assert all(patient.last_name not in str(event.after) for event in reads)  # type: ignore[attr-defined]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+from itertools import pairwise
 
 import pytest
 from django.core.management import call_command
@@ -62,7 +63,7 @@ def test_each_practice_has_an_unbroken_chain(
         )
     events = list(AuditEvent.objects.filter(practice=practice).order_by("seq"))
     assert [e.seq for e in events] == list(range(1, len(events) + 1))
-    assert all(later.prev_hash == earlier.hash for earlier, later in zip(events, events[1:]))
+    assert all(later.prev_hash == earlier.hash for earlier, later in pairwise(events))
     assert audit_chain_problems() == []
     out = io.StringIO()
     call_command("audit_verify", stdout=out)

@@ -108,8 +108,11 @@ def test_security_headers_and_no_caching_of_phi(nurse: User) -> None:
 
 
 def test_production_settings_pass_the_deployment_checks() -> None:
-    env = {k: v for k, v in os.environ.items()
-           if k not in {"DATABASE_URL", "DEBUG", "DJANGO_ALLOW_ASYNC_UNSAFE"}}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DATABASE_URL", "DEBUG", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    }
     env.update(
         DJANGO_SETTINGS_MODULE="ccm.settings.production",
         SECRET_KEY="k3y-" + "x9Zq!r7Lm2" * 6,
