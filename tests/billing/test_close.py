@@ -177,9 +177,11 @@ def test_close_month_command_prints_the_summary(
     assert WorklistRow.objects.count() == 4
 
 
-def test_close_month_command_rejects_a_bad_month(db: None) -> None:
+def test_close_month_command_rejects_a_bad_or_unfinished_month(db: None) -> None:
     with pytest.raises(Exception, match="month"):
         call_command("close_month", "2026/10", stdout=io.StringIO())
+    with pytest.raises(Exception, match="has not ended"):
+        call_command("close_month", f"{timezone.localdate():%Y-%m}", stdout=io.StringIO())
 
 
 def test_beat_closes_the_previous_month_once_and_leaves_reopened_months(

@@ -9,11 +9,12 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import timezone
 
 from billing.close import close_request, close_run_inline, close_summary
 from billing.models import CloseRun
 from ccm.models import Practice
-from ccm.periods import parse_month
+from ccm.periods import month_start, parse_month
 
 
 class Command(BaseCommand):
@@ -28,6 +29,10 @@ class Command(BaseCommand):
             month = parse_month(options["month"])
         except ValueError as error:
             raise CommandError(f"month: {error}", returncode=2) from None
+        if month >= month_start(timezone.localdate()):
+            raise CommandError(
+                f"month: {month:%Y-%m} has not ended; close it once it has.", returncode=2
+            )
         practices = Practice.objects.order_by("pk")
         if options["practice"]:
             practices = practices.filter(slug=options["practice"])
