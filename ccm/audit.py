@@ -84,3 +84,26 @@ def audit_read(*, actor: User, instance: models.Model, what: str) -> AuditEvent:
         instance=instance,
         after={"view": what},
     )
+
+
+def audited_delete(
+    *,
+    actor: User | None,
+    action: str,
+    instance: models.Model,
+    fields: Iterable[str],
+    practice: Practice,
+) -> None:
+    """Delete `instance` and record it with its last values (`fields`), so the audit log
+    keeps what the database no longer holds."""
+    before = snapshot(instance, fields)
+    object_type, object_id = instance._meta.label_lower, instance.pk
+    instance.delete()
+    audit_record(
+        actor=actor,
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
+        practice=practice,
+        before=before,
+    )

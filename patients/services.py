@@ -17,7 +17,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
-from ccm.audit import audit_record, snapshot
+from ccm.audit import audit_record, audited_delete, snapshot
 from ccm.models import ALL_ROLES, CARE_TEAM_ROLES, Practice, Role, User
 from ccm.npi import validate_npi
 from ccm.periods import ensure_month_open, month_start
@@ -384,16 +384,12 @@ def condition_delete(*, condition: ChronicCondition, actor: User) -> None:
     resolved date instead."""
     practice = condition.patient.practice
     ensure_month_open(practice, *[d for d in (condition.onset, condition.resolved) if d])
-    before = snapshot(condition, CONDITION_AUDIT_FIELDS)
-    pk = condition.pk
-    condition.delete()
-    audit_record(
+    audited_delete(
         actor=actor,
         action="condition.delete",
-        object_type="patients.chroniccondition",
-        object_id=pk,
+        instance=condition,
+        fields=CONDITION_AUDIT_FIELDS,
         practice=practice,
-        before=before,
     )
 
 
@@ -673,16 +669,12 @@ def other_service_delete(*, service: OtherService, actor: User) -> None:
     refused when it is dated in a closed month."""
     practice = service.patient.practice
     ensure_month_open(practice, service.date)
-    before = snapshot(service, OTHER_SERVICE_AUDIT_FIELDS)
-    pk = service.pk
-    service.delete()
-    audit_record(
+    audited_delete(
         actor=actor,
         action="other_service.delete",
-        object_type="patients.otherservice",
-        object_id=pk,
+        instance=service,
+        fields=OTHER_SERVICE_AUDIT_FIELDS,
         practice=practice,
-        before=before,
     )
 
 
@@ -733,14 +725,10 @@ def inpatient_stay_delete(*, stay: InpatientStay, actor: User) -> None:
     covers a closed month."""
     practice = stay.patient.practice
     ensure_month_open(practice, *_days_in(stay.admitted, stay.discharged))
-    before = snapshot(stay, STAY_AUDIT_FIELDS)
-    pk = stay.pk
-    stay.delete()
-    audit_record(
+    audited_delete(
         actor=actor,
         action="inpatient_stay.delete",
-        object_type="patients.inpatientstay",
-        object_id=pk,
+        instance=stay,
+        fields=STAY_AUDIT_FIELDS,
         practice=practice,
-        before=before,
     )
