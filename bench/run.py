@@ -654,9 +654,11 @@ def measure_post(practice: Any) -> None:
             errors = sum(r["errors"] for r in runs)
             if errors:
                 NOTES.append(f"POST {name}: {errors} errors, e.g. {runs[0]['first_error']}")
-            emit(f"post_{name}_rps", statistics.median(r["rps"] for r in runs), "req/s")
+            emit(f"post_{name}_rps", round(statistics.median(r["rps"] for r in runs), 1), "req/s")
             emit(f"post_{name}_p50_ms", best["p50_ms"], "ms")
-            emit(f"post_{name}_p99_ms", statistics.median(r["p99_ms"] for r in runs), "ms")
+            emit(
+                f"post_{name}_p99_ms", round(statistics.median(r["p99_ms"] for r in runs), 2), "ms"
+            )
             emit(f"post_{name}_requests", sum(r["requests"] for r in runs), "requests")
         api_rps = statistics.median(r["rps"] for r in results["api"])
         bare_rps = statistics.median(r["rps"] for r in results["bare"])
@@ -818,8 +820,8 @@ def write_report(started: dt.datetime, load_before: str, seconds: float) -> None
         f" {os.cpu_count()} cores that is {values.get('python_bound_seconds_all_cores')} s,"
         f" {values.get('python_bound_over_floor')}x the PostgreSQL floor: the bound no"
         " database work can lower.",
-        "- The load average shows other work on the machine during the run; on a shared",
-        "  2-core machine a second worker finds no free core and the worker counts tie.",
+        "- The load average shows other work on the machine during the run (a shared",
+        "  machine): every figure moves with it, the close/floor ratios least.",
     ]
     lines += ["", "## Targets", "", "| target | figure | value | met |", "|---|---|---|---|"]
     for name, op, limit, text in TARGETS:

@@ -46,7 +46,7 @@ from ccm.models import BillingMonth, Practice, User
 from ccm.periods import month_start
 from patients.models import Patient
 
-DEFAULT_CHUNK_SIZE = 1000
+DEFAULT_CHUNK_SIZE = 25000
 
 
 @dataclass(frozen=True)
@@ -288,7 +288,13 @@ def close_chunk(*, chunk_id: int) -> bool:
 
     A chunk already done (a redelivered task, a duplicate dispatch) is skipped."""
     with transaction.atomic():
-        chunk = CloseChunk.objects.select_for_update().select_related("run").get(pk=chunk_id)
+        # Lock the chunk row only (`of`): locking the joined run row too would make every
+        # chunk of a run wait for the one before it, and no worker could work in parallel.
+        chunk = (
+            CloseChunk.objects.select_for_update(of=("self",))
+            .select_related("run")
+            .get(pk=chunk_id)
+        )
         if chunk.done or chunk.run.status != CloseRun.Status.RUNNING:
             return False
         chunk.attempts += 1
