@@ -9,19 +9,23 @@ separately for clinical staff (c) and practitioners (p).
 
 from __future__ import annotations
 
+import datetime as dt
+import functools
 import itertools
+import operator
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from billing.rules import findings as rules
 from billing.rules.facts import CCM_PROGRAM, NON_CLINICAL, PRACTITIONER, Facts, TimeEntry
 from billing.rules.findings import Finding, duration_text, finding
 
 
-@dataclass(frozen=True)
-class CountedEntry:
-    """An entry that counts, with the seconds it counts for this patient after overlaps."""
+class CountedEntry(NamedTuple):
+    """An entry that counts, with the seconds it counts for this patient after overlaps.
+    (A named tuple: the close makes millions of them.)"""
 
     entry: TimeEntry
     seconds: int
@@ -29,13 +33,28 @@ class CountedEntry:
 
 @dataclass(frozen=True)
 class TimeCount:
-    counted: tuple[CountedEntry, ...]  # chronological
+    """The month's counted time: c and p, what was excluded, and why."""
+
     clinical_staff: int
     practitioner: int
     excluded: int
     findings: tuple[Finding, ...]
+    #: The entries no exclusion applied to, in chronological order, and the seconds the
+    #: ones that overlapped others keep (the rest keep their credited seconds).
+    remaining: tuple[TimeEntry, ...]
+    overlapped: Mapping[str, int]
 
-    @property
+    @functools.cached_property
+    def counted(self) -> tuple[CountedEntry, ...]:
+        """The entries that count, chronologically, with their seconds: worked out only
+        when a decision asks (the threshold date, the entries a finding lists)."""
+        kept = (
+            CountedEntry(entry, self.overlapped.get(entry.id, entry.credited_seconds))
+            for entry in self.remaining
+        )
+        return tuple(item for item in kept if item.seconds > 0)
+
+    @functools.cached_property
     def entry_ids(self) -> tuple[str, ...]:
         return tuple(item.entry.id for item in self.counted)
 
@@ -43,6 +62,17 @@ class TimeCount:
 def chronological(entry: TimeEntry) -> tuple[object, ...]:
     """A total order on entries (ids are unique), so the decision never depends on input order."""
     return (entry.date, entry.start if entry.start is not None else -1, entry.id)
+
+
+_DATE_START_ID = operator.attrgetter("date", "start", "id")
+
+
+def in_chronological_order(entries: Sequence[TimeEntry]) -> list[TimeEntry]:
+    """The entries sorted by `chronological`; when every start is known, with a C-level
+    key on (date, start, id) that orders them the same way."""
+    if any(entry.start is None for entry in entries):
+        return sorted(entries, key=chronological)
+    return sorted(entries, key=_DATE_START_ID)
 
 
 def _ids(entries: Iterable[TimeEntry]) -> list[str]:
@@ -57,33 +87,58 @@ def _amount(entries: Iterable[TimeEntry]) -> str:
     return duration_text(_credited(entries))
 
 
-def outside_month(entry: TimeEntry, facts: Facts) -> bool:
-    """ENTRY_OUTSIDE_MONTH: time dated outside the month belongs to another month's claim."""
-    return not facts.month.contains(entry.date)
+class CountingWindow(NamedTuple):
+    """What the exclusions of one patient-month look at, worked out once per month (not
+    once per entry): the month's bounds, the consent windows of the billing practitioner
+    (from the consent date up to, not including, any revocation) and the inpatient stays."""
+
+    first: dt.date
+    last: dt.date
+    consents: tuple[tuple[dt.date, dt.date | None], ...]
+    stays: tuple[tuple[dt.date, dt.date], ...]
+
+    @classmethod
+    def of(cls, facts: Facts) -> CountingWindow:
+        first, last = facts.month.first_day, facts.month.last_day
+        return cls(
+            first=first,
+            last=last,
+            consents=tuple(
+                (consent.date, consent.revoked)
+                for consent in facts.patient.consents
+                if consent.billing_practitioner == facts.billing_practitioner
+            ),
+            stays=tuple((stay.start, stay.end) for stay in facts.inpatient_stays),
+        )
 
 
-def excluded_program(entry: TimeEntry, facts: Facts) -> bool:
-    """ENTRY_EXCLUDED_PROGRAM: a minute counts for one program only; G0506 time never for CCM."""
-    return entry.program != CCM_PROGRAM
+def excluded_by(entry: TimeEntry, window: CountingWindow) -> str | None:
+    """The rule of the first exclusion that applies to the entry, in the order of
+    billing-rules.md s. 4, or None when the entry counts:
 
+    - ENTRY_OUTSIDE_MONTH: time dated outside the month belongs to another month's claim;
+    - ENTRY_EXCLUDED_PROGRAM: a minute counts for one program only; G0506 time never for CCM;
+    - ENTRY_OUTSIDE_CONSENT: only time inside a consent window of the billing practitioner;
+    - ENTRY_NON_CLINICAL: front-desk and billing staff time is not care management;
+    - ENTRY_DURING_INPATIENT_STAY: time during a hospital or SNF stay (both days included).
 
-def outside_consent(entry: TimeEntry, facts: Facts) -> bool:
-    """ENTRY_OUTSIDE_CONSENT: only time inside a consent window of the billing practitioner."""
-    return not any(
-        consent.covers(entry.date)
-        for consent in facts.patient.consents
-        if consent.billing_practitioner == facts.billing_practitioner
-    )
-
-
-def non_clinical(entry: TimeEntry, facts: Facts) -> bool:
-    """ENTRY_NON_CLINICAL: front-desk and billing staff time is not care management."""
-    return entry.performer == NON_CLINICAL
-
-
-def during_inpatient_stay(entry: TimeEntry, facts: Facts) -> bool:
-    """ENTRY_DURING_INPATIENT_STAY: time during a hospital or SNF stay (both days included)."""
-    return any(stay.covers(entry.date) for stay in facts.inpatient_stays)
+    The close runs this for millions of entries: plain comparisons, no calls."""
+    day = entry.date
+    if day < window.first or day > window.last:
+        return rules.ENTRY_OUTSIDE_MONTH
+    if entry.program != CCM_PROGRAM:
+        return rules.ENTRY_EXCLUDED_PROGRAM
+    for consented, revoked in window.consents:
+        if consented <= day and (revoked is None or day < revoked):
+            break
+    else:
+        return rules.ENTRY_OUTSIDE_CONSENT
+    if entry.performer == NON_CLINICAL:
+        return rules.ENTRY_NON_CLINICAL
+    for admitted, discharged in window.stays:
+        if admitted <= day <= discharged:
+            return rules.ENTRY_DURING_INPATIENT_STAY
+    return None
 
 
 def _explain_outside_month(entries: Sequence[TimeEntry], facts: Facts) -> list[Finding]:
@@ -155,25 +210,15 @@ def _explain_inpatient_stay(entries: Sequence[TimeEntry], facts: Facts) -> list[
     ]
 
 
-@dataclass(frozen=True)
-class Exclusion:
-    rule: str
-    applies: Callable[[TimeEntry, Facts], bool]
-    explain: Callable[[Sequence[TimeEntry], Facts], list[Finding]]
-
-
-#: In the order of billing-rules.md: an entry is excluded by the first rule that applies.
-EXCLUSIONS: tuple[Exclusion, ...] = (
-    Exclusion(rules.ENTRY_OUTSIDE_MONTH, outside_month, _explain_outside_month),
-    Exclusion(rules.ENTRY_EXCLUDED_PROGRAM, excluded_program, _explain_program),
-    Exclusion(rules.ENTRY_OUTSIDE_CONSENT, outside_consent, _explain_outside_consent),
-    Exclusion(rules.ENTRY_NON_CLINICAL, non_clinical, _explain_non_clinical),
-    Exclusion(rules.ENTRY_DURING_INPATIENT_STAY, during_inpatient_stay, _explain_inpatient_stay),
-)
-
-
-def _exclusion(entry: TimeEntry, facts: Facts) -> Exclusion | None:
-    return next((rule for rule in EXCLUSIONS if rule.applies(entry, facts)), None)
+#: How each exclusion explains the entries it excluded, in the order of billing-rules.md
+#: (the order `excluded_by` applies them and the findings are listed in).
+EXPLANATIONS: dict[str, Callable[[Sequence[TimeEntry], Facts], list[Finding]]] = {
+    rules.ENTRY_OUTSIDE_MONTH: _explain_outside_month,
+    rules.ENTRY_EXCLUDED_PROGRAM: _explain_program,
+    rules.ENTRY_OUTSIDE_CONSENT: _explain_outside_consent,
+    rules.ENTRY_NON_CLINICAL: _explain_non_clinical,
+    rules.ENTRY_DURING_INPATIENT_STAY: _explain_inpatient_stay,
+}
 
 
 def _interval(entry: TimeEntry) -> tuple[int, int]:
@@ -183,10 +228,11 @@ def _interval(entry: TimeEntry) -> tuple[int, int]:
 
 
 def _clusters(entries: Sequence[TimeEntry]) -> list[list[TimeEntry]]:
-    """Groups of entries whose [start, end) intervals overlap, directly or through each other."""
+    """Groups of entries whose [start, end) intervals overlap, directly or through each other.
+    `entries` are of one staff member on one date, in chronological order."""
     clusters: list[list[TimeEntry]] = []
     reach = -1
-    for entry in sorted(entries, key=chronological):
+    for entry in entries:
         start, end = _interval(entry)
         if clusters and start < reach:
             clusters[-1].append(entry)
@@ -215,22 +261,24 @@ def _kept_seconds(cluster: Sequence[TimeEntry]) -> dict[str, int]:
     return kept
 
 
-def remove_overlaps(
-    entries: Sequence[TimeEntry],
-) -> tuple[dict[str, int], list[Finding]]:
+StaffDays = dict[tuple[str, dt.date], list[TimeEntry]]
+
+
+def remove_overlaps(staff_days: StaffDays) -> tuple[dict[str, int], list[Finding]]:
     """ENTRY_OVERLAP: entries of one staff_id on one date whose intervals overlap count once.
 
-    The union is taken on the full intervals; each entry keeps the part of its interval no
-    other entry claimed and is credited floor(kept / shared_with), like any shared entry.
-    Returns the counted seconds of every entry and the findings.
+    `staff_days` holds the counting entries of known start and staff, by staff member and
+    date, each list chronological, the groups in the order of their first entry. The union
+    is taken on the full intervals; each entry keeps the part of its interval no other
+    entry claimed and is credited floor(kept / shared_with), like any shared entry.
+    Returns the counted seconds of the entries that overlap (every other entry counts its
+    credited seconds) and the findings, chronologically.
     """
-    counted = {entry.id: entry.credited_seconds for entry in entries}
-    groups: dict[tuple[str, object], list[TimeEntry]] = defaultdict(list)
-    for entry in entries:
-        if entry.staff_id is not None and entry.start is not None:
-            groups[(entry.staff_id, entry.date)].append(entry)
+    counted: dict[str, int] = {}
     found: list[Finding] = []
-    for (staff_id, _), group in sorted(groups.items(), key=lambda item: chronological(item[1][0])):
+    for (staff_id, _), group in staff_days.items():
+        if len(group) < 2:
+            continue
         for cluster in _clusters(group):
             kept = _kept_seconds(cluster)
             for entry in cluster:
@@ -250,31 +298,54 @@ def remove_overlaps(
 
 
 def count_time(facts: Facts) -> TimeCount:
-    """Apply the time rules to every entry and sum what counts (c and p separately)."""
-    excluded: dict[Exclusion, list[TimeEntry]] = {rule: [] for rule in EXCLUSIONS}
+    """Apply the time rules to every entry and sum what counts (c and p separately).
+
+    One pass over the entries in chronological order: each is credited, excluded by the
+    first rule that applies or counted (and filed by staff member and day for the overlap
+    check); then the overlaps are taken out of the sums."""
+    window = CountingWindow.of(facts)
+    excluded: dict[str, list[TimeEntry]] = {}
     remaining: list[TimeEntry] = []
-    for entry in sorted(facts.time_entries, key=chronological):
-        rule = _exclusion(entry, facts)
-        if rule is None:
-            remaining.append(entry)
+    staff_days: StaffDays = {}
+    credited = clinical_staff = practitioner = 0
+    for entry in in_chronological_order(facts.time_entries):
+        seconds = entry.seconds // entry.shared_with
+        credited += seconds
+        rule = excluded_by(entry, window)
+        if rule is not None:
+            excluded.setdefault(rule, []).append(entry)
+            continue
+        remaining.append(entry)
+        if entry.performer == PRACTITIONER:
+            practitioner += seconds
         else:
-            excluded[rule].append(entry)
+            clinical_staff += seconds
+        if entry.start is not None and entry.staff_id is not None:
+            day = staff_days.get((entry.staff_id, entry.date))
+            if day is None:
+                staff_days[(entry.staff_id, entry.date)] = [entry]
+            else:
+                day.append(entry)
     exclusion_findings = [
         found
-        for rule, entries in excluded.items()
-        if entries
-        for found in rule.explain(entries, facts)
+        for rule, explain in EXPLANATIONS.items()
+        if rule in excluded
+        for found in explain(excluded[rule], facts)
     ]
-    counted, overlap_findings = remove_overlaps(remaining)
-    kept = tuple(
-        CountedEntry(entry, counted[entry.id]) for entry in remaining if counted[entry.id] > 0
-    )
-    practitioner = sum(item.seconds for item in kept if item.entry.performer == PRACTITIONER)
-    clinical_staff = sum(item.seconds for item in kept) - practitioner
+    overlapped, overlap_findings = remove_overlaps(staff_days)
+    if overlapped:
+        for entry in remaining:
+            if entry.id in overlapped:
+                lost = entry.credited_seconds - overlapped[entry.id]
+                if entry.performer == PRACTITIONER:
+                    practitioner -= lost
+                else:
+                    clinical_staff -= lost
     return TimeCount(
-        counted=kept,
         clinical_staff=clinical_staff,
         practitioner=practitioner,
-        excluded=_credited(facts.time_entries) - clinical_staff - practitioner,
+        excluded=credited - clinical_staff - practitioner,
         findings=(*exclusion_findings, *overlap_findings),
+        remaining=tuple(remaining),
+        overlapped=overlapped,
     )

@@ -75,13 +75,12 @@ def evaluate(facts: Facts, rulebook: Rulebook | None = None) -> Decision:
     if units is None:
         found.append(no_time_threshold(book, time))
     chosen = None if any(f.blocks for f in found) else units
-    ids = count.entry_ids
     if chosen is not None:
-        found += complex_no_mdm(facts, book, time, chosen, mdm_ok, ids)
-        found += complex_below_threshold(facts, book, time, chosen, mdm_ok, ids)
+        found += complex_no_mdm(facts, book, time, chosen, mdm_ok, count)
+        found += complex_below_threshold(facts, book, time, chosen, mdm_ok, count)
     found += mdm_not_billing_practitioner(facts)
     if chosen is not None:
-        found += addon_cap_reached(time, chosen, ids)
+        found += addon_cap_reached(time, chosen, count)
 
     # More minutes help only when the time threshold is the month's only block.
     other_blocks = any(f.blocks and f.rule != rules.NO_TIME_THRESHOLD for f in found)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from billing.rules import findings as rules
+from billing.rules.counting import TimeCount
 from billing.rules.decision import CountedSeconds, NextThreshold
 from billing.rules.facts import Facts
 from billing.rules.findings import Finding, duration_text, finding
@@ -134,7 +135,7 @@ def complex_no_mdm(
     time: CountedSeconds,
     units: Units,
     mdm_ok: bool,
-    ids: tuple[str, ...],
+    count: TimeCount,
 ) -> list[Finding]:
     """COMPLEX_NO_MDM: 60+ staff minutes without qualifying MDM are billed non-complex."""
     complex_ = _complex_family(rulebook)
@@ -155,7 +156,7 @@ def complex_no_mdm(
             f"medical decision-making is attested by {facts.billing_practitioner}{attested}: "
             f"billed as non-complex CCM. Ask {facts.billing_practitioner} to assess whether the "
             f"month qualifies for complex CCM ({complex_.base.code}).",
-            ids,
+            count.entry_ids,
         )
     ]
 
@@ -166,7 +167,7 @@ def complex_below_threshold(
     time: CountedSeconds,
     units: Units,
     mdm_ok: bool,
-    ids: tuple[str, ...],
+    count: TimeCount,
 ) -> list[Finding]:
     """COMPLEX_BELOW_60: qualifying MDM but under 60 min: billed under another family."""
     complex_ = _complex_family(rulebook)
@@ -180,7 +181,7 @@ def complex_below_threshold(
             f"{duration_text(time.total)} counted; complex CCM ({complex_.base.code}) needs "
             f"{duration_text(complex_.base.seconds)}: billed as "
             f"{units.family.name.replace('_', '-')} CCM.",
-            ids,
+            count.entry_ids,
         )
     ]
 
@@ -200,7 +201,7 @@ def mdm_not_billing_practitioner(facts: Facts) -> list[Finding]:
     ]
 
 
-def addon_cap_reached(time: CountedSeconds, units: Units, ids: tuple[str, ...]) -> list[Finding]:
+def addon_cap_reached(time: CountedSeconds, units: Units, count: TimeCount) -> list[Finding]:
     """ADDON_CAP_REACHED: the add-on cap is reached; say how much time is left unbilled."""
     family = units.family
     cap = family.addon.cap
@@ -214,6 +215,6 @@ def addon_cap_reached(time: CountedSeconds, units: Units, ids: tuple[str, ...]) 
             f"{family.addon.code} is capped at {cap} unit{'s' if cap != 1 else ''} a month and the "
             f"cap is reached: {duration_text(unbilled)} beyond the last billed unit cannot be "
             "billed.",
-            ids,
+            count.entry_ids,
         )
     ]
