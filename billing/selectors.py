@@ -6,19 +6,19 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections import defaultdict
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, fields, replace
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
 from django.db import connection
-from django.db.models import Q, QuerySet
-from django.db.models.expressions import RawSQL
+from django.db.models import F, QuerySet
 
 from billing.models import FeeScheduleEntry, MdmAttestation
 from billing.rules import RULEBOOKS, Decision, Facts, FactsError, Rulebook, evaluate
 from billing.rules import facts as rules_facts
 from billing.rules.rulebooks import newest_rulebook
+from ccm.lookups import AnyOf
 from ccm.models import Practice
 from ccm.periods import month_end, month_start
 from patients.models import (
@@ -106,12 +106,10 @@ _ENTRY_COLUMNS = (
 )
 
 
-def _ids_in(field: str, ids: Sequence[int]) -> Q:
-    """`field IN ids`; on PostgreSQL as one array parameter, not thousands of literals
-    (a chunk of the close has tens of thousands of patients)."""
-    if connection.vendor == "postgresql":
-        return Q(**{f"{field}__in": RawSQL("SELECT unnest(%s::bigint[])", (list(ids),))})
-    return Q(**{f"{field}__in": ids})
+def _ids_in(field: str, ids: Sequence[int]) -> AnyOf:
+    """`field = ANY(ids)`: one array parameter, not thousands of literals (a chunk of the
+    close has tens of thousands of patients), planned with its true size."""
+    return AnyOf(F(field), ids)
 
 
 def _load_month_rows(
@@ -120,12 +118,6 @@ def _load_month_rows(
     """The rows of the patients' month; with `engine`, the time entries come as the
     engine's TimeEntry objects (built while the rows are read: the close's hot path)."""
     in_patients = _ids_in("patient_id", patient_ids)
-    entries = TimeShare.objects.filter(in_patients, date__range=(first, last)).values_list(
-        *_ENTRY_COLUMNS
-    )
-    # The engine's decision does not depend on the order of the entries (it sorts them
-    # chronologically); the JSON-like facts keep the order people read.
-    entries = entries.order_by() if engine else entries.order_by("date", "activity_id")
     return _MonthRows(
         conditions=_grouped(
             ChronicCondition.objects.filter(in_patients, onset__lte=last)
@@ -158,7 +150,15 @@ def _load_month_rows(
             .order_by("admitted", "id")
             .values_list("patient_id", "admitted", "discharged")
         ),
-        entries=_engine_entries(_fetch(entries)) if engine else _grouped(entries),
+        # The engine's decision does not depend on the order of the entries (it sorts them
+        # chronologically); the JSON-like facts keep the order people read.
+        entries=_engine_entries(_engine_entry_rows(patient_ids, first, last))
+        if engine
+        else _grouped(
+            TimeShare.objects.filter(in_patients, date__range=(first, last))
+            .order_by("date", "activity_id")
+            .values_list(*_ENTRY_COLUMNS)
+        ),
         attestations={
             row[0]: row[1:]
             for row in _fetch(
@@ -342,114 +342,58 @@ class _Programs(dict[object, str]):
         return text
 
 
-def _time_entry_factory() -> Callable[..., rules_facts.TimeEntry]:
-    """TimeEntry(*values) for the hot loop. TimeEntry is a frozen dataclass that only
-    stores its fields, so an instance whose __dict__ is filled directly is the same object
-    __init__ would make (equal, same attributes), at half the cost; should the class ever
-    change (other fields, slots, a __post_init__), its own constructor is used."""
-    cls = rules_facts.TimeEntry
-    names = tuple(field.name for field in fields(cls))
-    plain = (
-        names == _TIME_ENTRY_FIELDS
-        and not hasattr(cls, "__post_init__")
-        and "__slots__" not in vars(cls)
+def _engine_entry_rows(patient_ids: Sequence[int], first: dt.date, last: dt.date) -> list[Any]:
+    """The patients' time entries of the month, one row per share, in TimeEntry's field
+    order after the patient id: id ('a' + activity id), date, seconds, performer, start
+    (whole seconds after midnight), staff (user id), credential, activity, program,
+    shared_with. The id and the start are made by PostgreSQL: the close reads millions."""
+    sql = (
+        "SELECT s.patient_id, 'a' || s.activity_id, a.date, a.duration_seconds,"
+        " a.performer_kind, floor(extract(epoch FROM a.started_at))::int, a.performer_id,"
+        " a.performer_credential, a.activity, a.program, a.patient_count"
+        " FROM timelog_timeshare s JOIN timelog_timeactivity a ON a.id = s.activity_id"
+        " WHERE s.patient_id = ANY(%s::bigint[]) AND s.date BETWEEN %s AND %s"
     )
-    if not plain:
-        return cls
-    new, set_attribute = object.__new__, object.__setattr__
-
-    def make(
-        id: str,
-        date: dt.date,
-        seconds: int,
-        performer: str,
-        start: int | None,
-        staff_id: str,
-        credential: str | None,
-        activity: str | None,
-        program: str,
-        shared_with: int,
-    ) -> rules_facts.TimeEntry:
-        entry = new(cls)
-        set_attribute(
-            entry,
-            "__dict__",
-            {
-                "id": id,
-                "date": date,
-                "seconds": seconds,
-                "performer": performer,
-                "start": start,
-                "staff_id": staff_id,
-                "credential": credential,
-                "activity": activity,
-                "program": program,
-                "shared_with": shared_with,
-            },
-        )
-        return entry
-
-    return make
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [list(patient_ids), first, last])
+        rows: list[Any] = cursor.fetchall()
+        return rows
 
 
-_TIME_ENTRY_FIELDS = (
-    "id",
-    "date",
-    "seconds",
-    "performer",
-    "start",
-    "staff_id",
-    "credential",
-    "activity",
-    "program",
-    "shared_with",
-)
-_make_time_entry = _time_entry_factory()
-
-
-def _engine_entries(rows: list[tuple[Any, ...]]) -> dict[int, list[Any]]:
+def _engine_entries(rows: Sequence[Any]) -> dict[int, list[Any]]:
     """The patients' time entries as the engine's TimeEntry, by patient id: what
     parse_facts makes of `_entry_dict` (tests compare the two), without the round trip.
 
-    The hot loop of the close (millions of entries): one pass over the rows, positional
-    arguments in the field order of TimeEntry (id, date, seconds, performer, start,
-    staff_id, credential, activity, program, shared_with), strings normalised once per
-    distinct value."""
-    entry = _make_time_entry
+    The hot loop of the close (millions of entries): one pass over the rows of
+    `_engine_entry_rows`, a TimeEntry made from each (a named tuple), strings normalised
+    once per distinct value."""
+    make = rules_facts.TimeEntry._make
     performers = rules_facts.PERFORMERS
     refs, credentials, activities, programs = _Refs(), _Normalised(), _Normalised(), _Programs()
     grouped: dict[int, list[Any]] = {}
     for row in rows:
-        (
-            patient_id,
-            activity_id,
-            day,
-            start,
-            seconds,
-            shared_with,
-            kind,
-            staff,
-            credential,
-            activity,
-            program,
-        ) = row
+        patient_id, id_, day, seconds, kind, start, staff, credential, activity, program, shared = (
+            row
+        )
         entries = grouped.get(patient_id)
         if entries is None:
             entries = grouped[patient_id] = []
-        if kind not in performers or not 0 < seconds <= _MAX_ENTRY_SECONDS or shared_with <= 0:
-            _bad_entry(len(entries), kind, seconds, shared_with)
+        if kind not in performers or not 0 < seconds <= _MAX_ENTRY_SECONDS or shared <= 0:
+            _bad_entry(len(entries), kind, seconds, shared)
         entries.append(
-            entry(
-                f"a{activity_id}",
-                day,
-                seconds,
-                kind,
-                None if start is None else start.hour * 3600 + start.minute * 60 + start.second,
-                refs[staff],
-                credentials[credential],
-                activities[activity],
-                programs[program],
-                shared_with,
+            make(
+                (
+                    id_,
+                    day,
+                    seconds,
+                    kind,
+                    start,
+                    refs[staff],
+                    credentials[credential],
+                    activities[activity],
+                    programs[program],
+                    shared,
+                )
             )
         )
     return grouped
@@ -586,6 +530,24 @@ def with_practice_fees(practice: Practice, rulebook: Rulebook) -> Rulebook:
     return rulebook.with_fees(known) if known else rulebook
 
 
+def _as_engine_row(patient_id: int, row: tuple[Any, ...]) -> tuple[Any, ...]:
+    """A row of `_ENTRY_COLUMNS` (without the patient id) as `_engine_entry_rows` gives it."""
+    activity_id, day, start, seconds, shared_with, kind, staff, credential, activity, program = row
+    return (
+        patient_id,
+        f"a{activity_id}",
+        day,
+        seconds,
+        kind,
+        _seconds_of_day(start),
+        staff,
+        credential,
+        activity,
+        program,
+        shared_with,
+    )
+
+
 def patient_month_decision(*, patient: Patient, month: dt.date) -> tuple[FactsDict, Decision]:
     """The live decision of one patient-month: the same engine the month close runs, on
     the same facts (built once from the rows, as JSON-like facts and as engine Facts)."""
@@ -596,7 +558,9 @@ def patient_month_decision(*, patient: Patient, month: dt.date) -> tuple[FactsDi
     facts = _patient_facts_dict(key, first, rows, rulebook, refs)
     rows = replace(
         rows,
-        entries=_engine_entries([(patient.pk, *row) for row in rows.entries.get(patient.pk, [])]),
+        entries=_engine_entries(
+            [_as_engine_row(patient.pk, row) for row in rows.entries[patient.pk]]
+        ),
     )
     engine_facts = _patient_engine_facts(key, first, rows, rulebook, refs)
     return facts, evaluate(engine_facts, practice_rulebook(patient.practice, month))

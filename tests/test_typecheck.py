@@ -19,6 +19,7 @@ STRICT_TARGETS = [
     "patients/selectors.py",
     "timelog/selectors.py",
     "billing/selectors.py",
+    "ccm/lookups.py",
 ]
 
 
