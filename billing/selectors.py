@@ -346,7 +346,15 @@ def _engine_entry_rows(patient_ids: Sequence[int], first: dt.date, last: dt.date
     """The patients' time entries of the month, one row per share, in TimeEntry's field
     order after the patient id: id ('a' + activity id), date, seconds, performer, start
     (whole seconds after midnight), staff (user id), credential, activity, program,
-    shared_with. The id and the start are made by PostgreSQL: the close reads millions."""
+    shared_with. On PostgreSQL the id and the start are made by the database (the close
+    reads millions); elsewhere (SQLite in development) from the ORM's rows."""
+    if connection.vendor != "postgresql":
+        return [
+            _as_engine_row(row[0], row[1:])
+            for row in TimeShare.objects.filter(
+                _ids_in("patient_id", patient_ids), date__range=(first, last)
+            ).values_list(*_ENTRY_COLUMNS)
+        ]
     sql = (
         "SELECT s.patient_id, 'a' || s.activity_id, a.date, a.duration_seconds,"
         " a.performer_kind, floor(extract(epoch FROM a.started_at))::int, a.performer_id,"

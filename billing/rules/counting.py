@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import itertools
-import operator
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -62,17 +61,6 @@ class TimeCount:
 def chronological(entry: TimeEntry) -> tuple[object, ...]:
     """A total order on entries (ids are unique), so the decision never depends on input order."""
     return (entry.date, entry.start if entry.start is not None else -1, entry.id)
-
-
-_DATE_START_ID = operator.attrgetter("date", "start", "id")
-
-
-def in_chronological_order(entries: Sequence[TimeEntry]) -> list[TimeEntry]:
-    """The entries sorted by `chronological`; when every start is known, with a C-level
-    key on (date, start, id) that orders them the same way."""
-    if any(entry.start is None for entry in entries):
-        return sorted(entries, key=chronological)
-    return sorted(entries, key=_DATE_START_ID)
 
 
 def _ids(entries: Iterable[TimeEntry]) -> list[str]:
@@ -308,7 +296,7 @@ def count_time(facts: Facts) -> TimeCount:
     remaining: list[TimeEntry] = []
     staff_days: StaffDays = {}
     credited = clinical_staff = practitioner = 0
-    for entry in in_chronological_order(facts.time_entries):
+    for entry in sorted(facts.time_entries, key=chronological):
         seconds = entry.seconds // entry.shared_with
         credited += seconds
         rule = excluded_by(entry, window)
