@@ -136,8 +136,15 @@ class WorklistStatus(models.TextChoices):
 class WorklistRow(models.Model):
     """One patient-month of one close version: the engine's decision, frozen."""
 
-    practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="worklist_rows")
-    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="worklist_rows")
+    # No single-column indexes on practice and patient: the (practice, month, version,
+    # status) index and the (patient, month, version) unique constraint lead with them,
+    # and the close writes 100,000 rows at a time.
+    practice = models.ForeignKey(
+        Practice, on_delete=models.PROTECT, related_name="worklist_rows", db_index=False
+    )
+    patient = models.ForeignKey(
+        Patient, on_delete=models.PROTECT, related_name="worklist_rows", db_index=False
+    )
     month = models.DateField()
     version = models.PositiveIntegerField()
     run = models.ForeignKey(CloseRun, on_delete=models.PROTECT, related_name="rows")
@@ -180,7 +187,10 @@ class WorklistRow(models.Model):
 class ClaimLine(models.Model):
     """One claim line of a worklist row: a CPT code, its units and amount."""
 
-    row = models.ForeignKey(WorklistRow, on_delete=models.CASCADE, related_name="lines")
+    # Indexed by the (row, code) unique constraint, which leads with it.
+    row = models.ForeignKey(
+        WorklistRow, on_delete=models.CASCADE, related_name="lines", db_index=False
+    )
     code = models.CharField(max_length=10)
     units = models.PositiveSmallIntegerField()
     unit_amount = models.DecimalField(max_digits=9, decimal_places=2)
