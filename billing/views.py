@@ -4,24 +4,37 @@ list ("My patients this month") and one patient's month.
 Both call the same engine as the month close (billing-rules.md sections 3 and 4), through
 billing.selectors: facts built in a fixed number of queries, one rulebook with the
 practice's fees, `evaluate` per patient. billing.progress turns each decision into what
-the pages print.
+the pages print; billing.call_list chooses the call list's patients and prints its rows.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import gc
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
-from billing.progress import MonthProgress, PlainFinding, entry_flags, month_progress
+from billing.call_list import (
+    active_patients,
+    call_list_rows,
+    call_list_summary,
+    my_recent_patients,
+)
+from billing.progress import PlainFinding, entry_flags, month_progress
 from billing.rules import Decision, FactsError, Rulebook, evaluate, parse_facts
-from billing.selectors import patients_month_facts, practice_rulebook
+from billing.selectors import (
+    PatientKey,
+    patients_month_engine_facts,
+    patients_month_facts,
+    practice_rulebook,
+)
 from ccm.audit import audit_read
 from ccm.models import ALL_ROLES, CARE_TEAM_ROLES, BillingMonth, User
 from ccm.periods import billing_month_status, month_end, month_start, parse_month
@@ -30,8 +43,6 @@ from patients.models import Patient
 from timelog.models import TimeShare
 from timelog.views import duration_text, month_param, shift_month
 
-#: "Mine": patients the user logged time for in the shown month or the two before it.
-MINE_MONTHS = 3
 TAB_MINE, TAB_ALL = "mine", "all"
 
 
@@ -48,48 +59,44 @@ def _url_or_none(name: str, *args: Any) -> str | None:
         return None
 
 
-@dataclass(frozen=True)
-class PatientRow:
-    """One patient of the call list with the progress of their month."""
-
-    patient: Patient
-    progress: MonthProgress | None
-    error: str = ""
-
-    @property
-    def sort_key(self) -> tuple[Any, ...]:
-        if self.progress is None:
-            return (3, 0, 0, self.patient.last_name, self.patient.first_name, self.patient.pk)
-        return (
-            *self.progress.sort_key,
-            self.patient.last_name,
-            self.patient.first_name,
-            self.patient.pk,
-        )
-
-
 def decide_months(
-    patients: list[Patient], first: dt.date, rulebook: Rulebook
+    keys: Sequence[PatientKey], first: dt.date, rulebook: Rulebook
 ) -> dict[int, Decision | str]:
-    """Each patient's live decision for the month: the facts of all of them in one fixed
-    set of queries (billing.selectors.patients_month_facts), one rulebook, and the engine
-    per patient. A patient whose facts the engine refuses gets the error text instead."""
-    facts = patients_month_facts(patients, first)
+    """Each patient's live decision for the month: the engine's facts of all of them in
+    one fixed set of queries, built straight from the rows as the month close builds them
+    (billing.selectors.patients_month_engine_facts), one rulebook, and the engine per
+    patient. `keys` name the patients as billing.selectors does (id, billing
+    practitioner id, NPI).
+
+    A patient whose facts the engine refuses gets the error text instead. The direct
+    builder refuses the whole batch at the first bad fact, so then the JSON-like facts are
+    built and parsed patient by patient (parse_facts): the error names the field as the
+    API names it, and the other patients keep their decisions."""
+    try:
+        facts = patients_month_engine_facts(keys, first)
+    except FactsError:
+        return _decide_months_one_by_one([key[0] for key in keys], first, rulebook)
     decided: dict[int, Decision | str] = {}
-    for patient in patients:
+    for pk, _, _ in keys:
         try:
-            decided[patient.pk] = evaluate(parse_facts(facts[patient.pk]), rulebook)
+            decided[pk] = evaluate(facts[pk], rulebook)
         except FactsError as error:
-            decided[patient.pk] = f"{error.field}: {error.message}"
+            decided[pk] = f"{error.field}: {error.message}"
     return decided
 
 
-def _mine(user: User, base: QuerySet[Patient], first: dt.date) -> QuerySet[Patient]:
-    since = shift_month(first, 1 - MINE_MONTHS)
-    logged = TimeShare.objects.filter(
-        activity__performer=user, date__range=(since, month_end(first))
-    )
-    return base.filter(pk__in=logged.values("patient_id"))
+def _decide_months_one_by_one(
+    patient_ids: list[int], first: dt.date, rulebook: Rulebook
+) -> dict[int, Decision | str]:
+    patients = Patient.objects.filter(pk__in=patient_ids).select_related("billing_practitioner")
+    facts = patients_month_facts(list(patients), first)
+    decided: dict[int, Decision | str] = {}
+    for pk in patient_ids:
+        try:
+            decided[pk] = evaluate(parse_facts(facts[pk]), rulebook)
+        except FactsError as error:
+            decided[pk] = f"{error.field}: {error.message}"
+    return decided
 
 
 def days_left_text(first: dt.date, today: dt.date) -> str:
@@ -111,31 +118,42 @@ def my_patients(request: HttpRequest) -> HttpResponse:
     first; blocked patients last. Tab Mine (time logged by the user in this or the two
     previous months; the default, falling back to All when empty) or All (the practice's
     active patients). A fixed number of queries however many patients."""
+    with _gc_paused():
+        return _my_patients(request)
+
+
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection while the call list is built and rendered (as in
+    billing.close): its facts, decisions and rows are tens of thousands of small acyclic
+    objects, freed by reference counting, and the collector's passes over them (a dozen
+    per request, now and then a full one over every object of the process) cost more
+    than building them."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _my_patients(request: HttpRequest) -> HttpResponse:
     user = _user(request)
     first = month_param(request)
     today = timezone.localdate()
-    base = Patient.objects.filter(practice=user.practice, is_active=True).select_related(
-        "billing_practitioner"
-    )
     asked = request.GET.get("tab")
     tab = asked if asked in (TAB_MINE, TAB_ALL) else TAB_MINE
-    patients = list(_mine(user, base, first)) if tab == TAB_MINE else []
+    patients = my_recent_patients(user, first) if tab == TAB_MINE else []
     fell_back = False
     if tab == TAB_MINE and not patients and asked != TAB_MINE:
         tab, fell_back = TAB_ALL, True
     if tab == TAB_ALL:
-        patients = list(base)
+        patients = active_patients(user)
     rulebook = practice_rulebook(user.practice, first)  # type: ignore[arg-type]
-    decided = decide_months(patients, first, rulebook)
-    rows = []
-    for patient in patients:
-        outcome = decided[patient.pk]
-        if isinstance(outcome, str):
-            rows.append(PatientRow(patient, None, outcome))
-        else:
-            rows.append(PatientRow(patient, month_progress(outcome, rulebook)))
-    rows.sort(key=lambda row: row.sort_key)
-    progressed = [row.progress for row in rows if row.progress is not None]
+    month_text = f"{first:%Y-%m}"
+    decided = decide_months([patient.key for patient in patients], first, rulebook)
+    rows = call_list_rows(patients, decided, rulebook, month_text)
     this_month = month_start(today)
     return render(
         request,
@@ -145,19 +163,12 @@ def my_patients(request: HttpRequest) -> HttpResponse:
             "tab": tab,
             "fell_back": fell_back,
             "month": first,
-            "month_text": f"{first:%Y-%m}",
+            "month_text": month_text,
             "previous_month": f"{shift_month(first, -1):%Y-%m}",
             "next_month": f"{shift_month(first, 1):%Y-%m}" if first < this_month else None,
             "is_current_month": first == this_month,
             "days_left": days_left_text(first, today),
-            "summary": {
-                "patients": len(rows),
-                "billable": sum(1 for p in progressed if p.billable),
-                "close": sum(
-                    1 for p in progressed if p.minutes_needed is not None and p.minutes_needed <= 5
-                ),
-                "blocked": sum(1 for p in progressed if p.blocked),
-            },
+            "summary": call_list_summary(rows),
         },
     )
 
@@ -216,7 +227,8 @@ def patient_month(request: HttpRequest, pk: int, month: str) -> HttpResponse:
     )
     audit_read(actor=user, instance=patient, what=f"page:patient-month {first:%Y-%m}")
     rulebook = practice_rulebook(patient.practice, first)
-    outcome = decide_months([patient], first, rulebook)[patient.pk]
+    key = (patient.pk, patient.billing_practitioner_id, patient.billing_practitioner.npi)
+    outcome = decide_months([key], first, rulebook)[patient.pk]
     decision = outcome if not isinstance(outcome, str) else None
     progress = month_progress(decision, rulebook) if decision is not None else None
     flags = entry_flags(progress.findings) if progress is not None else {}
