@@ -1,6 +1,7 @@
 """Verifying the audit log's hash chain (PostgreSQL; the chain is written by the
-ccm_audit_chain trigger of migration 0005): every event's hash must cover its own content
-and the previous event's hash, and each practice's sequence must have no gap."""
+ccm_audit_chain trigger of migration 0005, its look-up indexed by 0006): every event's hash
+must cover its own content and the previous event's hash, and each practice's sequence must
+have no gap."""
 
 from __future__ import annotations
 

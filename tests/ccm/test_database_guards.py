@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import re
 from itertools import pairwise
 
 import pytest
@@ -68,6 +69,39 @@ def test_each_practice_has_an_unbroken_chain(
     out = io.StringIO()
     call_command("audit_verify", stdout=out)
     assert json.loads(out.getvalue().splitlines()[-1])["problems"] == 0
+
+
+def test_events_without_a_practice_keep_a_chain_of_their_own(
+    practice: Practice, admin_user: User
+) -> None:
+    for n in range(3):
+        audit_record(actor=admin_user, action=f"a.{n}", object_type="x", object_id=n)
+        AuditEvent.objects.create(practice=None, actor=None, action=f"system.{n}", object_id=n)
+    for chain in (
+        AuditEvent.objects.filter(practice=practice),
+        AuditEvent.objects.filter(practice=None),
+    ):
+        events = list(chain.order_by("seq"))
+        assert [e.seq for e in events] == [1, 2, 3]
+        assert all(later.prev_hash == earlier.hash for earlier, later in pairwise(events))
+    assert audit_chain_problems() == []
+
+
+def test_the_chain_finds_the_last_event_through_the_index(practice: Practice) -> None:
+    """The trigger's look-up of a practice's last event must be one index step, not a scan
+    of the practice's whole log: it runs on every audited write, under the chain's lock."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT prosrc FROM pg_proc WHERE proname = 'ccm_audit_chain'")
+        source = cursor.fetchone()[0]
+        lookup = re.search(r"SELECT seq, hash INTO .*?LIMIT 1", source, re.DOTALL)
+        assert lookup is not None, source
+        query = lookup.group(0).replace("INTO last_seq, last_hash ", "")
+        query = query.replace("NEW.practice_id", "%s::bigint")
+        cursor.execute("SET LOCAL enable_seqscan = off")  # what a large log would choose
+        cursor.execute("EXPLAIN " + query, [practice.pk] * query.count("%s"))
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "Index Scan Backward using ccm_auditevent_practice_seq" in plan, plan
+    assert "Sort" not in plan, plan
 
 
 def test_a_tampered_row_is_reported(practice: Practice, admin_user: User) -> None:
