@@ -42,22 +42,25 @@ def billing_month_status(practice: Practice, day: dt.date) -> str:
 def _locked_month_status(practice: Practice, first: dt.date) -> str:
     """The month's status, read under a shared row lock (PostgreSQL).
 
-    The row is created first when missing, so there is always a row to lock: a close
-    claims the month with an UPDATE of that row, which waits for every transaction that
-    checked the month as open, so their writes commit before the close reads the month."""
+    The row is created when missing, so there is always a row to lock: a close claims the
+    month with an UPDATE of that row, which waits for every transaction that checked the
+    month as open, so their writes commit before the close reads the month. The row
+    exists after a month's first write, so it is locked first and inserted only when
+    missing: one statement on the common path (the time-entry POST's)."""
     if connection.vendor != "postgresql":
         return billing_month_status(practice, first)
+    lock = "SELECT status FROM ccm_billingmonth WHERE practice_id = %s AND month = %s FOR SHARE"
     with connection.cursor() as cursor:
-        cursor.execute(
-            "INSERT INTO ccm_billingmonth (practice_id, month, status, version, updated_at)"
-            " VALUES (%s, %s, 'open', 0, now()) ON CONFLICT (practice_id, month) DO NOTHING",
-            [practice.pk, first],
-        )
-        cursor.execute(
-            "SELECT status FROM ccm_billingmonth WHERE practice_id = %s AND month = %s FOR SHARE",
-            [practice.pk, first],
-        )
+        cursor.execute(lock, [practice.pk, first])
         row = cursor.fetchone()
+        if row is None:
+            cursor.execute(
+                "INSERT INTO ccm_billingmonth (practice_id, month, status, version, updated_at)"
+                " VALUES (%s, %s, 'open', 0, now()) ON CONFLICT (practice_id, month) DO NOTHING",
+                [practice.pk, first],
+            )
+            cursor.execute(lock, [practice.pk, first])
+            row = cursor.fetchone()
     return str(row[0]) if row else BillingMonth.Status.OPEN
 
 

@@ -37,9 +37,9 @@ def _input(request: Request, base: TimeActivity | None = None) -> TimeEntryInput
         if any(key in request.data for key in DURATION_KEYS):
             current = {k: v for k, v in current.items() if k not in DURATION_KEYS}
         data = {**current, **request.data}
-    serializer = TimeEntryInputSerializer(
-        data=data, practice_patients=Patient.objects.filter(practice=request.user.practice)
-    )
+    # The API needs only the patients' ids (shares hold them, the answer names them).
+    practice_patients = Patient.objects.filter(practice=request.user.practice).only("pk")
+    serializer = TimeEntryInputSerializer(data=data, practice_patients=practice_patients)
     serializer.is_valid(raise_exception=True)
     return serializer
 
@@ -99,7 +99,10 @@ class TimeEntryListApi(ListAPIView):  # type: ignore[type-arg]
             entry=serializer.validated_data["entry"],
             request_id=serializer.validated_data.get("request_id"),
         )
-        activity = time_activities_for_practice(request.user.practice).get(pk=activity.pk)
+        if not created:  # a retry: the first entry as it is now
+            activity = time_activities_for_practice(request.user.practice).get(pk=activity.pk)
+        # A new entry is answered from the objects just written (its shares loaded by the
+        # service): reading it back would only give the same values.
         return Response(
             TimeEntryOutputSerializer(activity).data,
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,

@@ -1,5 +1,7 @@
 """Writes of care-management time. Every write is audited, refused in a closed month
-(409), and serialised per performer so two requests can never log the same minutes twice.
+(409), and, when it could clash with the performer's other entries (a timed entry, a
+request id, an edit), serialised per performer so two requests can never log the same
+minutes twice.
 
 Billing rules applied here (billing-rules.md section 2 and 4): an activity serving several
 patients is split evenly in whole seconds, the remainder dropped; a performer's own
@@ -140,18 +142,34 @@ def _lock_performer(performer: User) -> None:
 
 
 def _write_shares(activity: TimeActivity, patients: Sequence[Patient]) -> list[TimeShare]:
+    """Write the activity's even shares and keep them on the activity, ordered by patient
+    as the selectors prefetch them: `activity.shares.all()` (the API's answer) then gives
+    what was just written without querying it again."""
     seconds = even_share_seconds(activity.duration_seconds, len(patients))
-    return TimeShare.objects.bulk_create(
+    shares = TimeShare.objects.bulk_create(
         TimeShare(activity=activity, patient=patient, date=activity.date, seconds=seconds)
         for patient in patients
     )
+    # What prefetch_related("shares") leaves on an instance (Django has no public way to
+    # hand it objects already in memory): a queryset whose results are these rows.
+    written = activity.shares.all()  # lazy: no query
+    written._result_cache = sorted(shares, key=lambda share: share.patient_id)
+    written._prefetch_done = True  # type: ignore[attr-defined]
+    activity._prefetched_objects_cache = {"shares": written}  # type: ignore[attr-defined]
+    return shares
 
 
-def _activity_snapshot(activity: TimeActivity) -> dict[str, Any]:
+def _activity_snapshot(
+    activity: TimeActivity, shares: Sequence[TimeShare] | None = None
+) -> dict[str, Any]:
+    """The audit's picture of an activity with its shares: `shares` as just written, or
+    read from the database when not given."""
     data = snapshot(activity, ACTIVITY_AUDIT_FIELDS)
+    if shares is None:
+        shares = list(activity.shares.order_by("patient_id"))
     data["shares"] = [
         {"patient": share.patient_id, "seconds": share.seconds}
-        for share in activity.shares.order_by("patient_id")
+        for share in sorted(shares, key=lambda share: share.patient_id)
     ]
     return data
 
@@ -166,13 +184,19 @@ def time_activity_create(
 ) -> tuple[TimeActivity, bool]:
     """Log one activity for its patients, split evenly (billing rule: shared activity).
 
-    Returns (activity, created). A `request_id` already used by this performer returns the
-    first activity unchanged (created False): a retried submission is never counted twice.
+    Returns (activity, created); a created activity comes with its shares loaded. A
+    `request_id` already used by this performer returns the first activity unchanged
+    (created False): a retried submission is never counted twice.
     """
     practice = performer.practice
     if practice is None or performer_kind_for(performer) == PerformerKind.NON_CLINICAL:
         raise PermissionDenied("Only clinical staff and practitioners log care-management time.")
-    _lock_performer(performer)
+    if entry.started_at is not None or request_id is not None:
+        # The lock serialises the two checks that read the performer's other entries: the
+        # overlap check (timed entries only) and the request-id lookup. An entry with
+        # neither cannot overlap anything nor be a retry, so it needs no lock; the month
+        # is still locked by ensure_month_open, and its own rows are new.
+        _lock_performer(performer)
     if request_id is not None:
         existing = TimeActivity.objects.filter(performer=performer, request_id=request_id).first()
         if existing is not None:
@@ -195,12 +219,12 @@ def time_activity_create(
         patient_count=len(entry.patients),
         request_id=request_id,
     )
-    _write_shares(activity, entry.patients)
+    shares = _write_shares(activity, entry.patients)
     audit_record(
         actor=performer,
         action="time_activity.create",
         instance=activity,
-        after=_activity_snapshot(activity),
+        after=_activity_snapshot(activity, shares),
     )
     return activity, True
 
@@ -233,13 +257,13 @@ def time_activity_update(
     activity.patient_count = len(entry.patients)
     activity.save()
     activity.shares.all().delete()
-    _write_shares(activity, entry.patients)
+    shares = _write_shares(activity, entry.patients)
     audit_record(
         actor=actor,
         action="time_activity.update",
         instance=activity,
         before=before,
-        after=_activity_snapshot(activity),
+        after=_activity_snapshot(activity, shares),
     )
     return activity
 

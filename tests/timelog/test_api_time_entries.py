@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -11,12 +12,15 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from rest_framework import serializers
 from rest_framework.test import APIClient
 
 from ccm.models import AuditEvent, BillingMonth, Practice, Role, User
 from patients.models import Patient
 from tests.factories import PatientFactory
 from timelog.models import TimeActivity, TimeShare
+from timelog.selectors import time_activities_for_practice
+from timelog.serializers import TimeEntryOutputSerializer
 
 pytestmark = pytest.mark.django_db
 
@@ -289,3 +293,77 @@ def test_list_query_count_does_not_grow(
     with CaptureQueriesContext(connection) as eleven_entries:
         assert as_nurse.get(URL).json()["count"] == 11
     assert len(eleven_entries.captured_queries) == len(one_entry.captured_queries)
+
+
+def _statements(captured: CaptureQueriesContext) -> list[str]:
+    """The SQL one request ran; the test's own transaction turns the request's BEGIN and
+    COMMIT into SAVEPOINT and RELEASE, which are left out."""
+    return [
+        query["sql"]
+        for query in captured.captured_queries
+        if not query["sql"].startswith(("SAVEPOINT", "RELEASE SAVEPOINT"))
+    ]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        # The token with its user and practice, the patients, the month's lock, the
+        # activity, its shares, the audit event (issue 6: the bare insert runs 3).
+        ({}, 6),
+        # A timed entry adds the performer's lock and the overlap check.
+        ({"minutes": None, "started_at": "13:00", "ended_at": "13:10"}, 8),
+        # A request id adds the performer's lock and the look-up of an earlier attempt.
+        ({"request_id": "5f0b9b8e-3f5d-4f55-9a43-5d1f0e3c2a11"}, 8),
+    ],
+)
+def test_one_post_runs_a_fixed_number_of_statements(
+    as_nurse: APIClient,
+    make_patient: Callable[..., Patient],
+    overrides: dict[str, Any],
+    expected: int,
+) -> None:
+    patients = [make_patient() for _ in range(3)]
+    as_nurse.post(URL, body(patients[:1], minutes=5), format="json")  # the month's row exists
+    data = {k: v for k, v in body(patients, **overrides).items() if v is not None}
+    with CaptureQueriesContext(connection) as captured:
+        response = as_nurse.post(URL, data, format="json")
+    assert response.status_code == 201, response.json()
+    statements = _statements(captured)
+    assert len(statements) == expected, "\n".join(statements)
+
+
+def test_the_answer_to_a_post_is_the_entry_as_stored(
+    as_nurse: APIClient, make_patient: Callable[..., Patient], nurse: User
+) -> None:
+    patients = sorted((make_patient() for _ in range(3)), key=lambda p: -p.pk)  # not by id
+    response = as_nurse.post(URL, body(patients, minutes=10, note="  Called  "), format="json")
+    assert response.status_code == 201, response.json()
+    created = response.json()
+    assert created == as_nurse.get(f"{URL}{created['id']}/").json()
+    assert [share["patient"] for share in created["shares"]] == sorted(p.pk for p in patients)
+    event = AuditEvent.objects.get(action="time_activity.create", object_id=str(created["id"]))
+    assert event.actor == nurse
+    assert event.after["shares"] == [
+        {"patient": share.patient_id, "seconds": share.seconds}
+        for share in TimeShare.objects.filter(activity_id=created["id"]).order_by("patient_id")
+    ]
+    assert event.after["note"] == "Called" == created["note"]
+
+
+def test_the_answer_written_out_is_drfs_walk_of_the_declared_fields(
+    as_nurse: APIClient, make_patient: Callable[..., Patient], practice: Practice
+) -> None:
+    patients = [make_patient() for _ in range(3)]
+    as_nurse.post(URL, body(patients[:1], minutes=7), format="json")
+    as_nurse.post(
+        URL, body(patients, minutes=None, started_at="10:00:05", ended_at="10:20"), format="json"
+    )
+    activities = list(time_activities_for_practice(practice))
+    assert {activity.started_at is None for activity in activities} == {True, False}
+    for activity in activities:
+        serializer = TimeEntryOutputSerializer(activity)
+        walked = serializers.Serializer.to_representation(serializer, activity)
+        written = serializer.to_representation(activity)
+        assert list(written) == list(walked)
+        assert json.loads(json.dumps(written)) == json.loads(json.dumps(walked))
