@@ -108,9 +108,6 @@ class Consent:
     method: str | None = None
     revoked: dt.date | None = None
 
-    def covers(self, day: dt.date) -> bool:
-        return self.date <= day and (self.revoked is None or day < self.revoked)
-
     def overlaps(self, month: Month) -> bool:
         return self.date <= month.last_day and (
             self.revoked is None or self.revoked > month.first_day
