@@ -327,6 +327,17 @@ def engine_share(practice: Any) -> None:
     emit("engine_evaluate_us_per_entry", round(1e6 * engine_cpu / max(entries, 1), 2), "us")
 
 
+def stop_process_group(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM the process's group (it runs in its own session), SIGKILL after 30 s."""
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
+
+
 @contextmanager
 def celery_worker(concurrency: int) -> Iterator[None]:
     """A `celery -A ccm worker` (prefork, `concurrency` processes) on the bench queue."""
@@ -363,13 +374,7 @@ def celery_worker(concurrency: int) -> Iterator[None]:
                 raise SystemExit("the Celery worker did not start")
         yield
     finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=10)
+        stop_process_group(process)
 
 
 def close_with_workers(practice: Any, billing_user: Any) -> float:
@@ -556,13 +561,7 @@ def gunicorn(workers: int) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
                 time.sleep(0.2)
         yield port, process
     finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=10)
+        stop_process_group(process)
 
 
 def http_load(url: str, clients_file: str, requests: int, seconds: float) -> dict[str, Any]:

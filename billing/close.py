@@ -16,13 +16,11 @@ How "exactly once" holds (style.md, Jobs):
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import gc
 import json
 import time
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -42,6 +40,7 @@ from billing.selectors import (
 )
 from ccm.audit import audit_record
 from ccm.exceptions import PeriodClosed
+from ccm.gc_pause import gc_paused
 from ccm.models import BillingMonth, Practice, User
 from ccm.periods import month_start
 from patients.models import Patient
@@ -144,20 +143,6 @@ def _decide(run: CloseRun, keys: Sequence[PatientKey]) -> tuple[Rulebook, list[D
     rulebook = practice_rulebook(run.practice, run.month)
     facts = patients_month_engine_facts(keys, run.month)
     return rulebook, [(key, evaluate(facts[key[0]], rulebook)) for key in keys]
-
-
-@contextlib.contextmanager
-def _gc_paused() -> Iterator[None]:
-    """No cyclic garbage collection while a chunk's facts and decisions are built and
-    written: they are hundreds of thousands of small acyclic objects (freed by reference
-    counting), and the collector's passes over them cost about as much as building them."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _reserve_ids(table: str, count: int) -> list[int]:
@@ -274,7 +259,7 @@ def _create_rows(run: CloseRun, rulebook: Rulebook, decided: list[Decided]) -> N
 def _write_rows(run: CloseRun, keys: Sequence[PatientKey]) -> None:
     """One worklist row per patient (billing rule: one row per patient, month and version)
     with its claim lines."""
-    with _gc_paused():
+    with gc_paused():
         rulebook, decided = _decide(run, keys)
         if connection.vendor == "postgresql":
             _copy_rows(run, rulebook, decided)

@@ -9,7 +9,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db import connection
 from django.db.models import F, QuerySet
@@ -220,15 +220,43 @@ class _Refs(dict[int, str]):
         return ref
 
 
+class _PatientMonth(NamedTuple):
+    """One patient's rows of the month as both facts builders start from them."""
+
+    pk: int
+    billing_ref: str
+    billing_npi: str
+    consents: list[tuple[Any, ...]]
+    prior_visit: dt.date | None
+    initiating: tuple[Any, ...] | None
+    plans: list[tuple[Any, ...]]
+    attestation: tuple[Any, ...] | None
+
+
+def _patient_month(
+    key: PatientKey, rows: _MonthRows, rulebook: Rulebook, refs: _Refs
+) -> _PatientMonth:
+    pk, billing_id, billing_npi = key
+    consents = rows.consents.get(pk, [])
+    prior_visit, initiating = _visit_choice(rows.visits.get(pk, []), consents, billing_id, rulebook)
+    return _PatientMonth(
+        pk,
+        refs[billing_id],
+        billing_npi,
+        consents,
+        prior_visit,
+        initiating,
+        rows.care_plans.get(pk, []),
+        rows.attestations.get(pk),
+    )
+
+
 def _patient_facts_dict(
     key: PatientKey, first: dt.date, rows: _MonthRows, rulebook: Rulebook, refs: _Refs
 ) -> FactsDict:
-    pk, billing_id, billing_npi = key
-    billing_ref = refs[billing_id]
-    consents = rows.consents.get(pk, [])
-    prior_visit, initiating = _visit_choice(rows.visits.get(pk, []), consents, billing_id, rulebook)
-    plans = rows.care_plans.get(pk, [])
-    attestation = rows.attestations.get(pk)
+    pk, billing_ref, billing_npi, consents, prior_visit, initiating, plans, attestation = (
+        _patient_month(key, rows, rulebook, refs)
+    )
     return {
         "month": f"{first:%Y-%m}",
         "billing_practitioner": billing_ref,
@@ -419,12 +447,9 @@ def _patient_engine_facts(
     key: PatientKey, first: dt.date, rows: _MonthRows, rulebook: Rulebook, refs: _Refs
 ) -> Facts:
     """The Facts parse_facts would make of _patient_facts_dict, built directly."""
-    pk, billing_id, billing_npi = key
-    billing_ref = refs[billing_id]
-    consents = rows.consents.get(pk, [])
-    prior_visit, initiating = _visit_choice(rows.visits.get(pk, []), consents, billing_id, rulebook)
-    plans = rows.care_plans.get(pk, [])
-    attestation = rows.attestations.get(pk)
+    pk, billing_ref, billing_npi, consents, prior_visit, initiating, plans, attestation = (
+        _patient_month(key, rows, rulebook, refs)
+    )
     mdm = None
     if attestation is not None:
         level = attestation[0]

@@ -9,10 +9,8 @@ the pages print; billing.call_list chooses the call list's patients and prints i
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import gc
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,6 +34,7 @@ from billing.selectors import (
     practice_rulebook,
 )
 from ccm.audit import audit_read
+from ccm.gc_pause import gc_paused
 from ccm.models import ALL_ROLES, CARE_TEAM_ROLES, BillingMonth, User
 from ccm.periods import billing_month_status, month_end, month_start, parse_month
 from ccm.views import role_required
@@ -118,24 +117,8 @@ def my_patients(request: HttpRequest) -> HttpResponse:
     first; blocked patients last. Tab Mine (time logged by the user in this or the two
     previous months; the default, falling back to All when empty) or All (the practice's
     active patients). A fixed number of queries however many patients."""
-    with _gc_paused():
+    with gc_paused():
         return _my_patients(request)
-
-
-@contextlib.contextmanager
-def _gc_paused() -> Iterator[None]:
-    """No cyclic garbage collection while the call list is built and rendered (as in
-    billing.close): its facts, decisions and rows are tens of thousands of small acyclic
-    objects, freed by reference counting, and the collector's passes over them (a dozen
-    per request, now and then a full one over every object of the process) cost more
-    than building them."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _my_patients(request: HttpRequest) -> HttpResponse:

@@ -71,6 +71,19 @@ class Side:
     def practitioner(self) -> User:
         return self.users[Role.PRACTITIONER]
 
+    def object_ids(self) -> dict[str, int]:
+        """The id of this side's object of each kind a URL parameter names."""
+        return {
+            "patient": self.patient.pk,
+            "condition": self.condition.pk,
+            "consent": self.consent.pk,
+            "other_service": self.other_service.pk,
+            "stay": self.stay.pk,
+            "time_entry": self.time_entry.pk,
+            "worklist_row": self.worklist_row.pk,
+            "user": self.users[Role.RN].pk,
+        }
+
 
 @dataclass(frozen=True)
 class World:

@@ -173,16 +173,7 @@ def callers(world: World) -> list[Caller]:
 
 def path_values(route: Route, side: Side, month: str) -> dict[str, str]:
     """Real ids of `side`'s objects for the route's parameters."""
-    objects = {
-        "patient": side.patient.pk,
-        "condition": side.condition.pk,
-        "consent": side.consent.pk,
-        "other_service": side.other_service.pk,
-        "stay": side.stay.pk,
-        "time_entry": side.time_entry.pk,
-        "worklist_row": side.worklist_row.pk,
-        "user": side.users[Role.RN].pk,
-    }
+    objects = side.object_ids()
     months = {
         "closed": f"{side.closed_month:%Y-%m}",
         "current": f"{timezone.localdate():%Y-%m}",

@@ -66,15 +66,7 @@ def hostile() -> Side:
 
 
 def page_url(route: Route, side: Side) -> str:
-    objects = {
-        "patient": side.patient.pk,
-        "condition": side.condition.pk,
-        "consent": side.consent.pk,
-        "other_service": side.other_service.pk,
-        "stay": side.stay.pk,
-        "time_entry": side.time_entry.pk,
-        "worklist_row": side.worklist_row.pk,
-    }
+    objects = side.object_ids()
     month = f"{timezone.localdate():%Y-%m}"
     values = {
         name: month if kind == "month" else str(objects[kind])
