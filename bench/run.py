@@ -11,7 +11,9 @@ then measures, printing one JSON object per line {"name", "value", "unit"}:
 - the close with 1, 2 and 4 Celery workers (prefork) taking its chunks in parallel;
 - the live month view (GET /api/patients/{id}/months/{YYYY-MM}/) for patients with about
   100 entries, and the "my patients" page for nurses with about 200 patients: p50, p95,
-  p99 of the server time (django.test.Client in this process);
+  p99 of the server time (django.test.Client in this process), after the nightly job has
+  stored the month's progress (its time is printed too), and the median first request
+  once every patient of the nurse has changed since;
 - POST /api/time-entries/ under load from a second process (bench/http_load.py) against
   gunicorn (2 workers) on 127.0.0.1, and the same insert in a bare Django view;
 - the worklist CSV export: time to first byte, total time, peak RSS of the gunicorn
@@ -504,7 +506,12 @@ def measure_pages(practice: Any, billing_user: Any) -> None:
             [since, month_end(CONFIG.month)],
         )
         nurses = cursor.fetchall()
-    samples = []
+    from billing.tasks import refresh_call_lists
+
+    # The nightly job's work for the month: every patient's progress worked out and stored.
+    seconds, _ = timed(lambda: refresh_call_lists(month))
+    emit("call_list_refresh_seconds", round(seconds, 2), "s")
+    samples, cold = [], []
     for nurse_id, _ in nurses:
         client = Client()
         client.force_login(User.objects.get(pk=nurse_id))
@@ -512,11 +519,30 @@ def measure_pages(practice: Any, billing_user: Any) -> None:
         samples += some
         if status != 200:
             NOTES.append(f"my patients answered {status}")
+        # Every patient of the nurse changed since the night: all worked out again.
+        _bump_revisions_of_nurse(nurse_id, since)
+        started = time.perf_counter()
+        client.get(f"{page}?month={month}")
+        cold.append((time.perf_counter() - started) * 1000)
     emit("my_patients_patients_median", statistics.median(n for _, n in nurses), "patients")
     emit_latencies("my_patients", samples)
+    emit("my_patients_all_changed_median_ms", round(statistics.median(cold), 1), "ms")
     with CaptureQueriesContext(connection) as queries:
         client.get(f"{page}?month={month}")
     emit("my_patients_queries", len(queries.captured_queries), "queries")
+
+
+def _bump_revisions_of_nurse(nurse_id: int, since: dt.date) -> None:
+    """As if each of the nurse's patients had a new entry since their progress was stored."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT billing_bump_facts_revision(ARRAY(SELECT DISTINCT s.patient_id"
+            " FROM timelog_timeshare s JOIN timelog_timeactivity a ON a.id = s.activity_id"
+            " WHERE a.performer_id = %s AND a.date >= %s))",
+            [nurse_id, since],
+        )
 
 
 # Over HTTP: gunicorn on 127.0.0.1.

@@ -22,8 +22,7 @@ from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils.safestring import SafeString
 
-from billing.progress import month_progress
-from billing.rules import Decision, Rulebook
+from billing.progress import MonthProgress
 from billing.selectors import PatientKey
 from ccm.models import User
 from ccm.periods import month_end
@@ -261,8 +260,7 @@ class _PatientUrls:
 
 def call_list_rows(
     patients: Sequence[ListedPatient],
-    decided: Mapping[int, Decision | str],
-    rulebook: Rulebook,
+    progress: Mapping[int, MonthProgress | str],
     month_text: str,
 ) -> list[CallListRow]:
     """The rows of the call list in call order (billing rule `next_threshold`): patients a
@@ -270,8 +268,8 @@ def call_list_rows(
     another add-on at a tie); then finished months; the blocked last; the patients whose
     facts the engine refused at the very end. Ties by name, then id.
 
-    `decided` is each patient's decision, or the engine's error text, by patient id;
-    `rulebook` the one the decisions were made with."""
+    `progress` is each patient's progress (billing.call_progress), or the engine's error
+    text, by patient id."""
     urls = _PatientUrls(month_text)
     rows = []
     for patient in patients:
@@ -285,31 +283,30 @@ def call_list_rows(
             "month_url": urls.month(pk),
             "log_url": urls.log(pk),
         }
-        outcome = decided[pk]
+        outcome = progress[pk]
         if isinstance(outcome, str):
             rows.append(CallListRow(**common, sort_key=(3, 0, 0, last, first, pk), error=outcome))
             continue
-        progress = month_progress(outcome, rulebook)
-        needed = progress.minutes_needed
-        blocks = progress.blocks
-        bar = "done" if progress.billable else ""
-        if progress.next_code is not None:
+        needed = outcome.minutes_needed
+        blocks = outcome.blocks
+        bar = "done" if outcome.billable else ""
+        if outcome.next_code is not None:
             bar = "next"
         rows.append(
             CallListRow(
                 **common,
-                sort_key=(*progress.sort_key, last, first, pk),
-                counted_minutes=progress.counted_minutes,
+                sort_key=(*outcome.sort_key, last, first, pk),
+                counted_minutes=outcome.counted_minutes,
                 bar=bar,
-                next_code=progress.next_code or "",
-                step_start_minutes=progress.step_start_minutes,
-                target_minutes=progress.target_minutes or 0,
-                percent=progress.percent,
-                next_text=progress.next_text,
+                next_code=outcome.next_code or "",
+                step_start_minutes=outcome.step_start_minutes,
+                target_minutes=outcome.target_minutes or 0,
+                percent=outcome.percent,
+                next_text=outcome.next_text,
                 close=needed is not None and needed <= CLOSE_MINUTES,
-                billable=progress.billable,
+                billable=outcome.billable,
                 blocked=bool(blocks),
-                codes=progress.codes,
+                codes=outcome.codes,
                 blocks=tuple(Badge(f.label, f.message) for f in blocks),
             )
         )

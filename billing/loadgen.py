@@ -206,7 +206,9 @@ def _copy(cursor: Any, table: str, columns: Sequence[str], rows: Iterable[tuple[
 def _skip_row_triggers(cursor: Any) -> None:
     """Skip the foreign-key triggers for this transaction (superusers only): the rows are
     made consistent, and checking millions of deferred references one by one at commit
-    takes minutes. Without the privilege, the checks simply run."""
+    takes minutes. Without the privilege, the checks simply run. The facts revision
+    triggers (billing migration 0006) are skipped too, harmlessly: the patients are new,
+    so no call-list progress of theirs is stored yet."""
     try:
         with transaction.atomic():
             cursor.execute("SET LOCAL session_replication_role = replica")

@@ -204,3 +204,63 @@ class ClaimLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.code} x{self.units}"
+
+
+class FactsRevision(models.Model):
+    """How often a patient's billing facts have changed: bumped by database triggers
+    (migration 0005) whenever a row the engine's facts are read from is inserted, updated
+    or deleted (the patient, conditions, consents, visits, care plans, other services,
+    inpatient stays, time entries, MDM attestations, a billing practitioner's NPI). A
+    patient with no row is at revision 0.
+
+    No foreign key: a trigger may bump a patient that is being deleted in the same
+    transaction, and a stale row of a deleted patient is harmless."""
+
+    patient_id = models.BigIntegerField(primary_key=True)
+    revision = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"patient {self.patient_id} r{self.revision}"
+
+
+class CallListProgress(models.Model):
+    """A patient-month's progress as the call list shows it (billing rule
+    `next_threshold`), stored with the facts revision and the rulebook it was worked out
+    from: the nightly job (billing.refresh_call_lists) fills them, and the call list
+    works out again only the patients whose revision or rulebook has moved since.
+
+    Derived data, not a record: it is rebuilt from the facts at will, so its changes leave
+    no audit events (the changes to the facts themselves do). Only the blocking findings
+    are kept, without the entries they name: the call list shows no more."""
+
+    # Indexed by the (patient, month) unique constraint, which leads with it.
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="+", db_index=False)
+    month = models.DateField()
+    revision = models.BigIntegerField()
+    rulebook = models.CharField(max_length=64)
+    computed_at = models.DateTimeField()
+    #: The engine's error on the patient's facts; the progress fields are then empty.
+    error = models.TextField(blank=True)
+    counted_seconds = models.PositiveIntegerField(default=0)
+    billable = models.BooleanField(default=False)
+    tier = models.CharField(max_length=20, blank=True)
+    codes = models.JSONField(default=list)
+    next_code = models.CharField(max_length=10, blank=True)
+    minutes_needed = models.PositiveIntegerField(null=True)
+    step_start_minutes = models.PositiveIntegerField(default=0)
+    target_minutes = models.PositiveIntegerField(null=True)
+    percent = models.PositiveSmallIntegerField(default=0)
+    blocks = models.JSONField(default=list)
+
+    class Meta:
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            models.UniqueConstraint(
+                fields=["patient", "month"], name="call_list_progress_one_per_patient_month"
+            ),
+            models.CheckConstraint(
+                condition=Q(month__day=1), name="call_list_progress_month_first_day"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.patient_id} {self.month:%Y-%m} r{self.revision}"

@@ -506,6 +506,15 @@ def patient_keys(patient_ids: Sequence[int]) -> list[PatientKey]:
     )
 
 
+def active_patient_keys(practice: Practice) -> list[PatientKey]:
+    """(id, billing practitioner id, NPI) of the practice's active patients, in id order."""
+    return _fetch(
+        Patient.objects.filter(practice=practice, is_active=True)
+        .order_by("pk")
+        .values_list("pk", "billing_practitioner_id", "billing_practitioner__npi")
+    )
+
+
 def patients_month_facts(patients: Sequence[Patient], month: dt.date) -> dict[int, FactsDict]:
     """The billing-rules.md facts of each patient's month, by patient id, in eight queries
     whatever the number of patients and entries. `patients` need `billing_practitioner`

@@ -12,8 +12,12 @@ from django.db import DatabaseError, close_old_connections
 from django.utils import timezone
 
 from billing import close
-from billing.models import CloseRun
+from billing.call_progress import refresh_call_list_progress
+from billing.models import CallListProgress, CloseRun
+from billing.selectors import active_patient_keys, practice_rulebook
 from ccm.models import BillingMonth, Practice
+from ccm.periods import month_start, parse_month
+from timelog.views import shift_month
 
 log = logging.getLogger(__name__)
 
@@ -90,3 +94,26 @@ def close_due_months() -> int:
             started += int(claimed)
     log.info("close_due_months: %s practices claimed for %s", started, month)
     return started
+
+
+#: Stored call-list progress is kept for the current month and the one before it.
+CALL_LIST_MONTHS_KEPT = 2
+
+
+@shared_task(name="billing.refresh_call_lists", ignore_result=True)
+def refresh_call_lists(month: str | None = None) -> int:
+    """Beat, nightly (product.md: recompute the "close to threshold" list that drives the
+    call list): store the month's progress toward the next code (billing rule
+    `next_threshold`) of every active patient of every practice whose stored progress is
+    not current, so the morning's call lists read it instead of working it out; then drop
+    the stored progress of months before the one preceding it. `month` is "YYYY-MM", the
+    current month by default. The number of patients looked at."""
+    first = parse_month(month) if month else month_start(timezone.localdate())
+    looked_at = 0
+    for practice in Practice.objects.order_by("pk"):
+        rulebook = practice_rulebook(practice, first)
+        looked_at += refresh_call_list_progress(active_patient_keys(practice), first, rulebook)
+    oldest_kept = shift_month(first, 1 - CALL_LIST_MONTHS_KEPT)
+    dropped, _ = CallListProgress.objects.filter(month__lt=oldest_kept).delete()
+    log.info("refresh_call_lists: %s patients looked at, %s old rows dropped", looked_at, dropped)
+    return looked_at

@@ -10,7 +10,6 @@ the pages print; billing.call_list chooses the call list's patients and prints i
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,14 +24,10 @@ from billing.call_list import (
     call_list_summary,
     my_recent_patients,
 )
+from billing.call_progress import call_list_progress
+from billing.live_decisions import decide_months
 from billing.progress import PlainFinding, entry_flags, month_progress
-from billing.rules import Decision, FactsError, Rulebook, evaluate, parse_facts
-from billing.selectors import (
-    PatientKey,
-    patients_month_engine_facts,
-    patients_month_facts,
-    practice_rulebook,
-)
+from billing.selectors import practice_rulebook
 from ccm.audit import audit_read
 from ccm.gc_pause import gc_paused
 from ccm.models import ALL_ROLES, CARE_TEAM_ROLES, BillingMonth, User
@@ -56,46 +51,6 @@ def _url_or_none(name: str, *args: Any) -> str | None:
         return reverse(name, args=args)
     except NoReverseMatch:
         return None
-
-
-def decide_months(
-    keys: Sequence[PatientKey], first: dt.date, rulebook: Rulebook
-) -> dict[int, Decision | str]:
-    """Each patient's live decision for the month: the engine's facts of all of them in
-    one fixed set of queries, built straight from the rows as the month close builds them
-    (billing.selectors.patients_month_engine_facts), one rulebook, and the engine per
-    patient. `keys` name the patients as billing.selectors does (id, billing
-    practitioner id, NPI).
-
-    A patient whose facts the engine refuses gets the error text instead. The direct
-    builder refuses the whole batch at the first bad fact, so then the JSON-like facts are
-    built and parsed patient by patient (parse_facts): the error names the field as the
-    API names it, and the other patients keep their decisions."""
-    try:
-        facts = patients_month_engine_facts(keys, first)
-    except FactsError:
-        return _decide_months_one_by_one([key[0] for key in keys], first, rulebook)
-    decided: dict[int, Decision | str] = {}
-    for pk, _, _ in keys:
-        try:
-            decided[pk] = evaluate(facts[pk], rulebook)
-        except FactsError as error:
-            decided[pk] = f"{error.field}: {error.message}"
-    return decided
-
-
-def _decide_months_one_by_one(
-    patient_ids: list[int], first: dt.date, rulebook: Rulebook
-) -> dict[int, Decision | str]:
-    patients = Patient.objects.filter(pk__in=patient_ids).select_related("billing_practitioner")
-    facts = patients_month_facts(list(patients), first)
-    decided: dict[int, Decision | str] = {}
-    for pk in patient_ids:
-        try:
-            decided[pk] = evaluate(parse_facts(facts[pk]), rulebook)
-        except FactsError as error:
-            decided[pk] = f"{error.field}: {error.message}"
-    return decided
 
 
 def days_left_text(first: dt.date, today: dt.date) -> str:
@@ -135,8 +90,8 @@ def _my_patients(request: HttpRequest) -> HttpResponse:
         patients = active_patients(user)
     rulebook = practice_rulebook(user.practice, first)  # type: ignore[arg-type]
     month_text = f"{first:%Y-%m}"
-    decided = decide_months([patient.key for patient in patients], first, rulebook)
-    rows = call_list_rows(patients, decided, rulebook, month_text)
+    progress = call_list_progress([patient.key for patient in patients], first, rulebook)
+    rows = call_list_rows(patients, progress, month_text)
     this_month = month_start(today)
     return render(
         request,

@@ -20,6 +20,8 @@ STRICT_TARGETS = [
     "timelog/selectors.py",
     "billing/selectors.py",
     "ccm/lookups.py",
+    "billing/call_progress.py",
+    "billing/live_decisions.py",
 ]
 
 

@@ -8,9 +8,12 @@ applied with `Rulebook.with_fees`; payer-specific choices (`service_date`, caps)
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cached_property
 from types import MappingProxyType
 from typing import Final
 
@@ -89,6 +92,14 @@ class Rulebook:
             out[family.addon.code] = family.addon
         return MappingProxyType(out)
 
+    @cached_property
+    def fingerprint(self) -> str:
+        """A digest of every value of the rulebook, fees included, the same in every
+        process (sets are sorted): what a stored decision names its rulebook by, so that
+        it is worked out again when the rulebook changes, even under the same name."""
+        text = json.dumps(_canonical(self), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()[:32]
+
     def family(self, name: str) -> Family:
         for family in self.families:
             if family.name == name:
@@ -110,6 +121,21 @@ class Rulebook:
                 raise ValueError(f"{code} is not a code of rulebook {self.name}")
             new[code] = _money(code, raw)
         return dataclasses.replace(self, fees=MappingProxyType(new))
+
+
+def _canonical(value: object) -> object:
+    """The value as JSON-ready data that prints the same in every process."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _canonical(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, Mapping):
+        return {str(key): _canonical(item) for key, item in value.items()}
+    if isinstance(value, set | frozenset):
+        return sorted(str(item) for item in value)
+    if isinstance(value, tuple | list):
+        return [_canonical(item) for item in value]
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
 
 
 def _money(code: str, raw: object) -> Decimal:

@@ -200,6 +200,10 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=2, minute=15),
     },
     "close-resume": {"task": "billing.close_resume", "schedule": 300.0},
+    "refresh-call-lists": {
+        "task": "billing.refresh_call_lists",
+        "schedule": crontab(hour=3, minute=30),
+    },
 }
 
 LOGGING = {
