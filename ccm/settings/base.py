@@ -150,6 +150,8 @@ REST_FRAMEWORK = {
     # drf-spectacular plus the error answers every view can give (ccm/openapi.py).
     "DEFAULT_SCHEMA_CLASS": "ccm.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    # DRF's negotiation, answered at once for a JSON client (ccm/negotiation.py).
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "ccm.negotiation.JSONFirstNegotiation",
     "EXCEPTION_HANDLER": "ccm.api_errors.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
