@@ -3,6 +3,8 @@ a 404, never a 403) and with a fixed number of queries however many rows come ba
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
@@ -47,6 +49,21 @@ def patient_get(*, practice: Practice, patient_id: int) -> Patient:
         practice=practice,
         pk=patient_id,
     )
+
+
+def practice_patients_by_id(*, practice: Practice, ids: Collection[int]) -> dict[int, Patient]:
+    """Those of `ids` that are patients of `practice`, by id, with only the id loaded: how
+    every patient id a client sends is scoped (another practice's patient is unknown, as
+    one that does not exist). Inactive patients are included.
+
+    One statement written out: the ORM builds and compiles the same query for several
+    times the CPU of the round trip, on the path of every time-entry POST."""
+    if not ids:
+        return {}
+    marks = ", ".join(["%s"] * len(ids))  # placeholders only: the ids are parameters
+    sql = f"SELECT id FROM patients_patient WHERE practice_id = %s AND id IN ({marks})"  # noqa: S608  # nosec B608
+    patients = Patient.objects.raw(sql, [practice.pk, *ids])
+    return {patient.pk: patient for patient in patients}
 
 
 def patient_detail_get(*, practice: Practice, patient_id: int) -> Patient:

@@ -16,10 +16,14 @@ from rest_framework.response import Response
 
 from ccm.models import ALL_ROLES, CARE_TEAM_ROLES
 from ccm.periods import parse_month
-from patients.models import Patient
 from timelog.models import TimeActivity
 from timelog.selectors import time_activities_for_practice, time_activity_list_own
-from timelog.serializers import TimeEntryInputSerializer, TimeEntryOutputSerializer
+from timelog.serializers import (
+    TimeEntryInputSerializer,
+    TimeEntryOutputSerializer,
+    time_entry_data,
+    validated_new_entry,
+)
 from timelog.services import time_activity_create, time_activity_delete, time_activity_update
 
 LOGGERS = frozenset(CARE_TEAM_ROLES)
@@ -28,18 +32,16 @@ LOGGERS = frozenset(CARE_TEAM_ROLES)
 DURATION_KEYS = ("minutes", "started_at", "ended_at")
 
 
-def _input(request: Request, base: TimeActivity | None = None) -> TimeEntryInputSerializer:
-    """Validate the request body; a PATCH is merged over the entry's current values (a
-    new duration, given either way, replaces the old one whole)."""
+def _input(request: Request, base: TimeActivity) -> TimeEntryInputSerializer:
+    """Validate the body of a PUT or PATCH; a PATCH is merged over the entry's current
+    values (a new duration, given either way, replaces the old one whole)."""
     data: Any = request.data
-    if base is not None and request.method == "PATCH":
+    if request.method == "PATCH":
         current = _as_input(base)
         if any(key in request.data for key in DURATION_KEYS):
             current = {k: v for k, v in current.items() if k not in DURATION_KEYS}
         data = {**current, **request.data}
-    # The API needs only the patients' ids (shares hold them, the answer names them).
-    practice_patients = Patient.objects.filter(practice=request.user.practice).only("pk")
-    serializer = TimeEntryInputSerializer(data=data, practice_patients=practice_patients)
+    serializer = TimeEntryInputSerializer(data=data, practice=request.user.practice)
     serializer.is_valid(raise_exception=True)
     return serializer
 
@@ -93,18 +95,21 @@ class TimeEntryListApi(ListAPIView):  # type: ignore[type-arg]
 
     @extend_schema(request=TimeEntryInputSerializer, responses={201: TimeEntryOutputSerializer})
     def post(self, request: Request) -> Response:
-        serializer = _input(request)
+        # TimeEntryInputSerializer's and TimeEntryOutputSerializer's answers, without the
+        # cost of making either serializer on every POST. (No docstring: it would become
+        # the operation's description in the schema.)
+        validated = validated_new_entry(request.data, practice=request.user.practice)
         activity, created = time_activity_create(
             performer=request.user,
-            entry=serializer.validated_data["entry"],
-            request_id=serializer.validated_data.get("request_id"),
+            entry=validated["entry"],
+            request_id=validated.get("request_id"),
         )
         if not created:  # a retry: the first entry as it is now
             activity = time_activities_for_practice(request.user.practice).get(pk=activity.pk)
         # A new entry is answered from the objects just written (its shares loaded by the
         # service): reading it back would only give the same values.
         return Response(
-            TimeEntryOutputSerializer(activity).data,
+            time_entry_data(activity),
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )
 

@@ -13,18 +13,19 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, cast
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.db.models import Q, QuerySet
+from django.db.models import Q
 from django.utils import timezone
 
+from ccm.models import Practice
 from patients.models import Patient
 from timelog.models import ActivityType, Program, TimeActivity
 from timelog.serializers import TimeEntryInputSerializer
-from timelog.services import TimeActivityInput
+from timelog.services import NO_PATIENT, TimeActivityInput
 
 #: Where a service or serializer error is shown: the fields of the page's form.
 ERROR_FIELDS = {
@@ -69,9 +70,7 @@ class TimeEntryForm(forms.Form):
     """One activity of the signed-in performer (minutes, or a timed span from the timer or
     the clock times of an entry being edited)."""
 
-    patients = forms.TypedMultipleChoiceField(
-        coerce=int, error_messages={"required": "Choose at least one patient."}
-    )
+    patients = forms.TypedMultipleChoiceField(coerce=int, error_messages={"required": NO_PATIENT})
     date = forms.DateField(widget=DateInput())
     minutes = forms.IntegerField(
         required=False,
@@ -95,19 +94,19 @@ class TimeEntryForm(forms.Form):
     def __init__(
         self,
         *args: Any,
-        practice_patients: QuerySet[Patient],
+        practice: Practice | None,
         extra_patient_ids: Iterable[int] = (),
         **kwargs: Any,
     ) -> None:
-        """`practice_patients`: the performer's practice's patients (scoping every id);
-        the picker lists the active ones plus `extra_patient_ids` (an edited entry's)."""
+        """`practice`: the performer's, whose patients are the only ones accepted; the
+        picker lists the active ones plus `extra_patient_ids` (an edited entry's)."""
         super().__init__(*args, **kwargs)
-        self.practice_patients = practice_patients
+        self.practice = practice
         extra = set(extra_patient_ids)
         self.choosable = list(
-            practice_patients.filter(Q(is_active=True) | Q(pk__in=extra)).order_by(
-                "last_name", "first_name", "id"
-            )
+            Patient.objects.filter(practice=practice)
+            .filter(Q(is_active=True) | Q(pk__in=extra))
+            .order_by("last_name", "first_name", "id")
         )
         patients_field = cast(forms.TypedMultipleChoiceField, self.fields["patients"])
         patients_field.choices = [(p.pk, str(p)) for p in self.choosable]
@@ -176,7 +175,7 @@ class TimeEntryForm(forms.Form):
                 "outcome": cleaned.get("outcome", ""),
                 "program": cleaned["program"],
             },
-            practice_patients=self.practice_patients,
+            practice=self.practice,
         )
         if not serializer.is_valid():
             for field, messages in serializer.errors.items():
@@ -184,7 +183,11 @@ class TimeEntryForm(forms.Form):
                 for message in messages if isinstance(messages, list) else [messages]:
                     self.add_error(target, str(message))
             return cleaned
-        self.entry = serializer.validated_data["entry"]
+        entry: TimeActivityInput = serializer.validated_data["entry"]
+        # The page names the patients it logged for: the entry takes the picker's patients,
+        # loaded whole (the serializer's come with only their id).
+        picked = {patient.pk: patient for patient in self.choosable}
+        self.entry = replace(entry, patients=[picked[patient.pk] for patient in entry.patients])
         return cleaned
 
 

@@ -36,6 +36,12 @@ class ActivityType(models.TextChoices):
     OTHER = "other", "Other"
 
 
+#: The valid values, as sets: checked on every entry (`ActivityType.values` builds a list
+#: each time it is read).
+ACTIVITY_TYPES = frozenset(ActivityType.values)
+PROGRAMS = frozenset(Program.values)
+
+
 class PerformerKind(models.TextChoices):
     """How the engine counts the performer's time (billing-rules.md `performer`)."""
 

@@ -25,13 +25,17 @@ from ccm.models import CARE_TEAM_ROLES, Role, User
 from ccm.periods import ensure_month_open
 from patients.models import Patient
 from timelog.models import (
+    ACTIVITY_TYPES,
     MAX_ACTIVITY_SECONDS,
-    ActivityType,
+    PROGRAMS,
     PerformerKind,
     Program,
     TimeActivity,
     TimeShare,
 )
+
+NO_PATIENT = "Choose at least one patient."
+PATIENT_TWICE = "A patient is listed twice."
 
 ACTIVITY_AUDIT_FIELDS = (
     "performer_id",
@@ -80,18 +84,18 @@ def even_share_seconds(total_seconds: int, patient_count: int) -> int:
 def _validate(entry: TimeActivityInput, *, today: dt.date) -> None:
     errors: dict[str, list[str]] = {}
     if not entry.patients:
-        errors["patients"] = ["Choose at least one patient."]
+        errors["patients"] = [NO_PATIENT]
     elif len({patient.pk for patient in entry.patients}) != len(entry.patients):
-        errors["patients"] = ["A patient is listed twice."]
+        errors["patients"] = [PATIENT_TWICE]
     if entry.duration_seconds <= 0:
         errors["duration"] = ["The duration must be more than zero."]
     elif entry.duration_seconds > MAX_ACTIVITY_SECONDS:
         errors["duration"] = ["The duration cannot be more than 12 hours; split longer work."]
     if entry.date > today:
         errors["date"] = [f"{entry.date:%Y-%m-%d} is in the future; log time once it is spent."]
-    if entry.activity not in ActivityType.values:
+    if entry.activity not in ACTIVITY_TYPES:
         errors["activity"] = [f"{entry.activity!r} is not a known activity."]
-    if entry.program not in Program.values:
+    if entry.program not in PROGRAMS:
         errors["program"] = [f"{entry.program!r} is not a known program."]
     if not entry.note.strip():
         errors["note"] = ["Say what was done: an audit needs it."]

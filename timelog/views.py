@@ -122,7 +122,7 @@ def log_time(request: HttpRequest) -> HttpResponse:
     patients = _practice_patients(user)
     status = 200
     if request.method == "POST":
-        form = TimeEntryForm(request.POST, practice_patients=patients)
+        form = TimeEntryForm(request.POST, practice=user.practice)
         if form.is_valid() and form.entry is not None:
             entry = form.entry
             try:
@@ -153,7 +153,7 @@ def log_time(request: HttpRequest) -> HttpResponse:
         wanted = request.GET.get("patient", "")
         if wanted.isdigit() and patients.filter(pk=int(wanted), is_active=True).exists():
             initial["patients"] = [int(wanted)]
-        form = TimeEntryForm(initial=initial, practice_patients=patients)
+        form = TimeEntryForm(initial=initial, practice=user.practice)
     return render(request, "timelog/log_time.html", _form_context(form), status=status)
 
 
@@ -240,13 +240,10 @@ def my_entry_edit(request: HttpRequest, pk: int) -> HttpResponse:
     re-split evenly and the change is audited (timelog.services.time_activity_update)."""
     user = _user(request)
     activity = get_object_or_404(_own_activities(user).prefetch_related("shares"), pk=pk)
-    patients = _practice_patients(user)
     current_ids = [share.patient_id for share in activity.shares.all()]
     status = 200
     if request.method == "POST":
-        form = TimeEntryForm(
-            request.POST, practice_patients=patients, extra_patient_ids=current_ids
-        )
+        form = TimeEntryForm(request.POST, practice=user.practice, extra_patient_ids=current_ids)
         if form.is_valid() and form.entry is not None:
             try:
                 time_activity_update(activity=activity, actor=user, entry=form.entry)
@@ -264,7 +261,7 @@ def my_entry_edit(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         form = TimeEntryForm(
             initial=initial_for_activity(activity),
-            practice_patients=patients,
+            practice=user.practice,
             extra_patient_ids=current_ids,
         )
     return render(

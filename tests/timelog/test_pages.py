@@ -10,7 +10,9 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from ccm.models import AuditEvent, BillingMonth, Role, User
@@ -161,6 +163,18 @@ def test_minutes_for_one_patient_redirect_to_the_patients_month(
     assert list(activity.shares.values_list("patient_id", "seconds")) == [(patient.pk, 720)]
     page = client.get(response["Location"])
     assert f"Logged 12 min for {patient.full_name}" in page.content.decode()
+
+
+def test_saving_names_the_patient_from_the_picker_without_reading_it_again(
+    nurse: User, patient: Patient
+) -> None:
+    """The form's patients are the picker's, loaded whole: the message naming the patient
+    reads none of its fields back one by one (the serializer's patients have only an id)."""
+    client = signed_in(nurse)
+    with CaptureQueriesContext(connection) as captured:
+        assert client.post(URL, form([patient])).status_code == 302
+    patient_reads = [q["sql"] for q in captured.captured_queries if "patients_patient" in q["sql"]]
+    assert not [sql for sql in patient_reads if '"first_name" FROM' in sql], patient_reads
 
 
 def test_several_patients_are_one_shared_activity_and_back_to_the_form(
