@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import factory
+from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from ccm.models import Practice, Role, User
+from patients.models import Patient
+from timelog.models import TimeActivity
+from timelog.services import TimeActivityInput, time_activity_create
 
 
 class PracticeFactory(factory.django.DjangoModelFactory):
@@ -53,3 +59,31 @@ class PatientFactory(factory.django.DjangoModelFactory):
         credential="MD",
         practice=factory.SelfAttribute("..practice"),
     )
+
+
+def log_minutes(
+    performer: User,
+    patients: list[Patient],
+    minutes: int,
+    day: dt.date | None = None,
+    *,
+    program: str = "ccm",
+    started: dt.time | None = None,
+    outcome: str = "",
+) -> TimeActivity:
+    """A phone call of `minutes` by `performer`, split evenly between `patients`, on
+    `day` (today by default), through the service the pages and the API use."""
+    activity, _ = time_activity_create(
+        performer=performer,
+        entry=TimeActivityInput(
+            patients=patients,
+            date=day or timezone.localdate(),
+            duration_seconds=minutes * 60,
+            activity="patient_call",
+            note="Called the patient",
+            outcome=outcome,
+            program=program,
+            started_at=started,
+        ),
+    )
+    return activity

@@ -38,26 +38,13 @@ from billing.selectors import (
 from ccm.models import Practice, User
 from ccm.periods import month_start
 from patients.models import ChronicCondition, Patient
-from timelog.services import TimeActivityInput, time_activity_create
+from tests.factories import log_minutes as log
 
 pytestmark = pytest.mark.django_db
 
 TODAY = timezone.localdate()
 MONTH = month_start(TODAY)
 URL = "/my-patients/"
-
-
-def log(performer: User, patients: list[Patient], minutes: int, day: dt.date = TODAY) -> None:
-    time_activity_create(
-        performer=performer,
-        entry=TimeActivityInput(
-            patients=patients,
-            date=day,
-            duration_seconds=minutes * 60,
-            activity="patient_call",
-            note="Called the patient",
-        ),
-    )
 
 
 def signed_in(user: User) -> Client:

@@ -35,8 +35,8 @@ from patients.models import (
     Patient,
     Visit,
 )
+from tests.factories import log_minutes as log
 from timelog.models import TimeActivity, TimeShare
-from timelog.services import TimeActivityInput, time_activity_create
 from timelog.views import shift_month
 
 pytestmark = pytest.mark.django_db
@@ -49,19 +49,6 @@ URL = "/my-patients/"
 def revision(patient: Patient) -> int:
     row = FactsRevision.objects.filter(patient_id=patient.pk).first()
     return row.revision if row is not None else 0
-
-
-def log(performer: User, patients: list[Patient], minutes: int) -> TimeActivity:
-    return time_activity_create(
-        performer=performer,
-        entry=TimeActivityInput(
-            patients=patients,
-            date=TODAY,
-            duration_seconds=minutes * 60,
-            activity="patient_call",
-            note="Called the patient",
-        ),
-    )
 
 
 def _tables_read_by_the_facts_builder(patient_ids: list[int]) -> set[str]:

@@ -18,8 +18,7 @@ from ccm.models import Role, User
 from ccm.periods import month_end, month_start
 from patients.models import Consent, Patient
 from tests.factories import PatientFactory
-from timelog.models import TimeActivity
-from timelog.services import TimeActivityInput, time_activity_create
+from tests.factories import log_minutes as log
 
 pytestmark = pytest.mark.django_db
 
@@ -32,29 +31,6 @@ def signed_in(user: User) -> Client:
     client = Client()
     client.force_login(user)
     return client
-
-
-def log(
-    performer: User,
-    patients: list[Patient],
-    minutes: int,
-    *,
-    day: dt.date = TODAY,
-    program: str = "ccm",
-) -> TimeActivity:
-    activity, _ = time_activity_create(
-        performer=performer,
-        entry=TimeActivityInput(
-            patients=patients,
-            date=day,
-            duration_seconds=minutes * 60,
-            activity="patient_call",
-            note="Called the patient",
-            outcome="Booked a lab",
-            program=program,
-        ),
-    )
-    return activity
 
 
 def rows(html: str) -> list[tuple[str, str]]:

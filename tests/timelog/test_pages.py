@@ -19,8 +19,8 @@ from ccm.models import AuditEvent, BillingMonth, Role, User
 from ccm.periods import month_start
 from patients.models import Patient
 from tests.factories import PatientFactory
+from tests.factories import log_minutes as log
 from timelog.models import TimeActivity, TimeShare
-from timelog.services import TimeActivityInput, time_activity_create
 
 pytestmark = pytest.mark.django_db
 
@@ -49,28 +49,6 @@ def form(patients: list[Patient], **overrides: Any) -> dict[str, Any]:
     }
     data.update(overrides)
     return data
-
-
-def log(
-    performer: User,
-    patients: list[Patient],
-    minutes: int,
-    *,
-    day: dt.date = TODAY,
-    started: dt.time | None = None,
-) -> TimeActivity:
-    activity, _ = time_activity_create(
-        performer=performer,
-        entry=TimeActivityInput(
-            patients=patients,
-            date=day,
-            duration_seconds=minutes * 60,
-            activity="patient_call",
-            note="Called the patient",
-            started_at=started,
-        ),
-    )
-    return activity
 
 
 def close_month(user: User, first: dt.date) -> None:
