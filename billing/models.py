@@ -208,7 +208,7 @@ class ClaimLine(models.Model):
 
 class FactsRevision(models.Model):
     """How often a patient's billing facts have changed: bumped by database triggers
-    (migration 0005) whenever a row the engine's facts are read from is inserted, updated
+    (migration 0006) whenever a row the engine's facts are read from is inserted, updated
     or deleted (the patient, conditions, consents, visits, care plans, other services,
     inpatient stays, time entries, MDM attestations, a billing practitioner's NPI). A
     patient with no row is at revision 0.

@@ -497,22 +497,23 @@ def _patient_keys(patients: Sequence[Patient]) -> list[PatientKey]:
     return [(p.pk, p.billing_practitioner_id, p.billing_practitioner.npi) for p in patients]
 
 
-def patient_keys(patient_ids: Sequence[int]) -> list[PatientKey]:
+def _keys(patients: QuerySet[Patient]) -> list[PatientKey]:
     """(id, billing practitioner id, NPI) of the patients, in id order: one query."""
     return _fetch(
-        Patient.objects.filter(_ids_in("pk", patient_ids))
-        .order_by("pk")
-        .values_list("pk", "billing_practitioner_id", "billing_practitioner__npi")
+        patients.order_by("pk").values_list(
+            "pk", "billing_practitioner_id", "billing_practitioner__npi"
+        )
     )
+
+
+def patient_keys(patient_ids: Sequence[int]) -> list[PatientKey]:
+    """The keys of the patients with these ids."""
+    return _keys(Patient.objects.filter(_ids_in("pk", patient_ids)))
 
 
 def active_patient_keys(practice: Practice) -> list[PatientKey]:
-    """(id, billing practitioner id, NPI) of the practice's active patients, in id order."""
-    return _fetch(
-        Patient.objects.filter(practice=practice, is_active=True)
-        .order_by("pk")
-        .values_list("pk", "billing_practitioner_id", "billing_practitioner__npi")
-    )
+    """The keys of the practice's active patients."""
+    return _keys(Patient.objects.filter(practice=practice, is_active=True))
 
 
 def patients_month_facts(patients: Sequence[Patient], month: dt.date) -> dict[int, FactsDict]:

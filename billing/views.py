@@ -1,5 +1,6 @@
 """Pages that show the billing engine's live decision to the care team: the day's call
-list ("My patients this month") and one patient's month.
+list ("My patients this month", from stored progress kept current) and one patient's
+month.
 
 Both call the same engine as the month close (billing-rules.md sections 3 and 4), through
 billing.selectors: facts built in a fixed number of queries, one rulebook with the
@@ -71,7 +72,9 @@ def my_patients(request: HttpRequest) -> HttpResponse:
     findings. Patients a little more time would bill come first, fewest minutes needed
     first; blocked patients last. Tab Mine (time logged by the user in this or the two
     previous months; the default, falling back to All when empty) or All (the practice's
-    active patients). A fixed number of queries however many patients."""
+    active patients). Each patient's progress is the stored one where it is current, else
+    worked out now (billing.call_progress). A fixed number of queries however many
+    patients: one when every patient's progress is current, another when some is not."""
     with gc_paused():
         return _my_patients(request)
 
