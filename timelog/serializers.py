@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Callable
 from typing import Any, cast
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -195,31 +194,24 @@ def validated_new_entry(data: Any, *, practice: Practice | None) -> dict[str, An
         serializer.is_valid(raise_exception=True)
         validated: dict[str, Any] = serializer.validated_data
         return validated
-    values = _field_values(data, field_checks(practice))
+    serializer = TimeEntryInputSerializer(practice=practice)  # cheap: no fields bound
+    values = _field_values(data, serializer)
     try:
-        return entry_from(values)
+        return serializer.validate(values)
     except (serializers.ValidationError, DjangoValidationError) as error:
         raise serializers.ValidationError(detail=as_serializer_error(error)) from None
 
 
-def field_checks(practice: Practice | None) -> dict[str, Callable[[Any], Any]]:
-    """TimeEntryInputSerializer's validate_<field> methods, for one caller's practice."""
-    return {
-        "patients": functools.partial(check_patients, practice=practice),
-        "activity": check_activity,
-        "program": check_program,
-    }
-
-
-def _field_values(data: dict[str, Any], checks: dict[str, Callable[[Any], Any]]) -> dict[str, Any]:
+def _field_values(data: dict[str, Any], serializer: TimeEntryInputSerializer) -> dict[str, Any]:
     """DRF's Serializer.to_internal_value: each field's value validated by the field, then
-    by its check; the errors of every field collected, in the fields' order, and raised
-    together. (Every field's source is its name; the serializer declares no validators of
-    its own and no read-only field, which DRF would also apply.)"""
+    by the serializer's validate_<field> method; the errors of every field collected, in
+    the fields' order, and raised together. (Every field's source is its name; the
+    serializer declares no validators of its own and no read-only field, which DRF would
+    also apply.)"""
     values: dict[str, Any] = {}
     errors: dict[str, Any] = {}
     for name, field in _input_fields().items():
-        check = checks.get(name)
+        check = getattr(serializer, f"validate_{name}", None)
         try:
             value = field.run_validation(field.get_value(data))
             if check is not None:

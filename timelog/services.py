@@ -170,7 +170,7 @@ def _activity_snapshot(
     read from the database when not given."""
     data = snapshot(activity, ACTIVITY_AUDIT_FIELDS)
     if shares is None:
-        shares = list(activity.shares.order_by("patient_id"))
+        shares = list(activity.shares.all())
     data["shares"] = [
         {"patient": share.patient_id, "seconds": share.seconds}
         for share in sorted(shares, key=lambda share: share.patient_id)
