@@ -9,7 +9,9 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import functools
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Final, NamedTuple
 
 CLINICAL_STAFF: Final = "clinical_staff"
@@ -86,6 +88,9 @@ class ChronicCondition:
     icd10: str
     onset: dt.date | None = None
     resolved: dt.date | None = None
+    #: The practitioner's judgment that the condition is expected to last 12 months or
+    #: until death: it counts as chronic whatever the classification says (revision 2).
+    attested_chronic: bool = False
 
     @property
     def category(self) -> str:
@@ -119,11 +124,17 @@ class InitiatingVisit:
     date: dt.date
     code: str
     ccm_discussed: bool = False
+    #: Who saw the patient (a practitioner id, as `billing_practitioner`); None if unknown.
+    practitioner: str | None = None
 
 
 @dataclass(frozen=True)
 class CarePlan:
     established: dt.date
+    #: The last review or revision; None means `established` (revision 2).
+    reviewed: dt.date | None = None
+    #: The practitioner id who signed the plan; None when unsigned.
+    signed_by: str | None = None
 
 
 @dataclass(frozen=True)
@@ -156,6 +167,10 @@ class TimeEntry(NamedTuple):
     activity: str | None = None
     program: str = CCM_PROGRAM
     shared_with: int = 1
+    #: What was done (revision 2: ENTRY_NOTE_REPEATED compares notes).
+    note: str | None = None
+    #: The day the entry was entered (revision 2: ENTRY_LATE).
+    logged_on: dt.date | None = None
 
     @property
     def credited_seconds(self) -> int:
@@ -201,3 +216,6 @@ class Facts:
     mdm: Mdm | None = None
     other_services: tuple[OtherService, ...] = ()
     inpatient_stays: tuple[InpatientStay, ...] = ()
+    #: Display names of the people the ids stand for ({"U5": "Dr. Diane Doctor"}): used in
+    #: messages only, never to decide; an id without a name is shown as itself.
+    names: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))

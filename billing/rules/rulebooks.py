@@ -75,6 +75,10 @@ class Rulebook:
     prior_visit_days: int = 365
     max_diagnoses: int = 12
     fee_source: str = ""
+    #: The calendar year the fees are of; None means `year` (the shipped fees). A practice's
+    #: schedule loaded for a year is applied with `with_fees(fees, year=...)` (revision 2:
+    #: a month is priced with the fees of its own year, FEES_FROM_OTHER_YEAR otherwise).
+    fees_year: int | None = None
 
     def __post_init__(self) -> None:
         if self.service_date not in SERVICE_DATE_POLICIES:
@@ -109,8 +113,16 @@ class Rulebook:
     def fee(self, code: str) -> Decimal:
         return self.fees[code]
 
-    def with_fees(self, fees: Mapping[str, Decimal | int | str]) -> Rulebook:
-        """A copy whose fees are replaced for the codes given (a practice's fee schedule).
+    @property
+    def priced_year(self) -> int:
+        """The calendar year whose fees this rulebook carries."""
+        return self.year if self.fees_year is None else self.fees_year
+
+    def with_fees(
+        self, fees: Mapping[str, Decimal | int | str], *, year: int | None = None
+    ) -> Rulebook:
+        """A copy whose fees are replaced for the codes given (a practice's fee schedule
+        of `year`, when given; else the fees keep this rulebook's year).
 
         Raises ValueError for a code the rulebook does not bill or a fee that is not a
         non-negative amount; floats are refused (money is Decimal).
@@ -120,7 +132,8 @@ class Rulebook:
             if code not in self.codes:
                 raise ValueError(f"{code} is not a code of rulebook {self.name}")
             new[code] = _money(code, raw)
-        return dataclasses.replace(self, fees=MappingProxyType(new))
+        fees_year = self.fees_year if year is None else year
+        return dataclasses.replace(self, fees=MappingProxyType(new), fees_year=fees_year)
 
 
 def _canonical(value: object) -> object:
