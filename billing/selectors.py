@@ -15,9 +15,9 @@ from django.db import connection
 from django.db.models import F, QuerySet
 
 from billing.models import FeeScheduleEntry, MdmAttestation
-from billing.rules import RULEBOOKS, Decision, Facts, FactsError, Rulebook, evaluate
+from billing.rules import Decision, Facts, FactsError, Rulebook, evaluate
 from billing.rules import facts as rules_facts
-from billing.rules.rulebooks import newest_rulebook
+from billing.rules.rulebooks import rulebook_for_year
 from ccm.lookups import AnyOf
 from ccm.models import Practice
 from ccm.periods import month_end, month_start
@@ -539,8 +539,8 @@ def patients_month_engine_facts(keys: Sequence[PatientKey], month: dt.date) -> d
 
 
 def rulebook_for_month(month: dt.date) -> Rulebook:
-    """The shipped rulebook of the month's year, else the newest (billing-rules.md s. 2)."""
-    return RULEBOOKS.get(str(month.year)) or newest_rulebook()
+    """The shipped rulebook of the month's year, else the nearest (billing-rules.md s. 2)."""
+    return rulebook_for_year(month.year)
 
 
 def patient_month_facts(*, patient: Patient, month: dt.date) -> FactsDict:

@@ -277,17 +277,26 @@ RULEBOOKS: Final[Mapping[str, Rulebook]] = MappingProxyType(
 )
 
 
-def newest_rulebook() -> Rulebook:
-    return max(RULEBOOKS.values(), key=lambda book: book.year)
+def rulebook_for_year(year: int) -> Rulebook:
+    """The shipped rulebook of `year`; a year with none takes the nearest shipped one, the
+    newest earlier year, else the oldest (billing-rules.md s. 1 and 2; the engine then
+    says so with FEES_FROM_OTHER_YEAR)."""
+    book = RULEBOOKS.get(str(year))
+    if book is not None:
+        return book
+    earlier = [book for book in RULEBOOKS.values() if book.year < year]
+    if earlier:
+        return max(earlier, key=lambda book: book.year)
+    return min(RULEBOOKS.values(), key=lambda book: book.year)
 
 
 def rulebook_for(facts: Facts) -> Rulebook:
-    """The rulebook the facts name; else the one of the month's year; else the newest shipped."""
+    """The rulebook the facts name; else the one of the month's year, or the nearest."""
     if facts.rulebook is not None:
         if facts.rulebook not in RULEBOOKS:
             raise unknown_rulebook(facts.rulebook)
         return RULEBOOKS[facts.rulebook]
-    return RULEBOOKS.get(str(facts.month.year)) or newest_rulebook()
+    return rulebook_for_year(facts.month.year)
 
 
 def unknown_rulebook(name: str) -> FactsError:

@@ -76,7 +76,7 @@ def test_codes_describe_families_thresholds_and_caps() -> None:
         ("2025-12", None, "2025"),
         ("2026-01", None, "2026"),
         ("2026-01", "2025", "2025"),
-        ("2024-06", None, "2026"),
+        ("2024-06", None, "2025"),  # no earlier year shipped: the oldest (revision 2)
         ("2031-06", None, "2026"),
     ],
 )
