@@ -32,11 +32,14 @@ from billing.serializers import (
     ReopenInputSerializer,
     RowStatusInputSerializer,
     WorklistRowSerializer,
+    decision_seen,
 )
 from billing.services import billing_month_close_start, mdm_attest, worklist_row_set_status
 from billing.worklist import export_csv_lines, worklist_rows, worklist_rows_any_version
 from ccm.audit import audit_read, audit_record
-from ccm.models import ALL_ROLES, BillingMonth, Role
+from ccm.capabilities import Capability as C
+from ccm.capabilities import roles_with, sight_of
+from ccm.models import BillingMonth
 from ccm.periods import billing_month_status, month_start, parse_month
 from patients.models import Patient
 from timelog.models import TimeShare
@@ -64,9 +67,10 @@ def month_from_url(text: str) -> Any:
 class PatientMonthApi(APIView):
     """GET /api/patients/{id}/months/{YYYY-MM}/: the live decision for the patient-month
     (billing-rules.md section 3) and the month's entries, computed by the same engine the
-    month close runs."""
+    month close runs. Amounts only for those who may see this patient's money
+    (ccm.capabilities)."""
 
-    allowed_roles = ALL_ROLES
+    allowed_roles = roles_with(C.SEE_CARE_TIME)
 
     @extend_schema(responses=PatientMonthSerializer)
     def get(self, request: Request, pk: int, month: str) -> Response:
@@ -92,7 +96,9 @@ class PatientMonthApi(APIView):
                     "patient": patient.pk,
                     "month": f"{first:%Y-%m}",
                     "month_status": billing_month_status(patient.practice, first),
-                    "decision": decision_as_json(decision),
+                    "decision": decision_seen(
+                        decision_as_json(decision), sight_of(request.user, patient)
+                    ),
                     "entries": shares,
                 }
             ).data
@@ -101,9 +107,10 @@ class PatientMonthApi(APIView):
 
 class EvaluateApi(APIView):
     """POST /api/billing/evaluate/: facts in (billing-rules.md section 2), decision out,
-    with the caller's practice fee schedule; 400 naming the field on bad facts."""
+    with the caller's practice fee schedule; 400 naming the field on bad facts. Amounts
+    only for roles that see revenue (the facts name no patient of the practice)."""
 
-    allowed_roles = ALL_ROLES
+    allowed_roles = roles_with(C.SEE_CARE_TIME)
 
     @extend_schema(request=OpenApiTypes.OBJECT, responses=DecisionSerializer)
     def post(self, request: Request) -> Response:
@@ -115,7 +122,8 @@ class EvaluateApi(APIView):
             rulebook = with_practice_fees(request.user.practice, rulebook_for(facts))
         except FactsError as error:
             raise ValidationError({error.field: [error.message]}) from None
-        return Response(decision_as_json(evaluate(facts, rulebook)))
+        decision = decision_as_json(evaluate(facts, rulebook))
+        return Response(decision_seen(decision, sight_of(request.user)))
 
 
 class FeeSerializer(serializers.Serializer):  # type: ignore[type-arg]
@@ -134,9 +142,9 @@ class FeeImportResultSerializer(serializers.Serializer):  # type: ignore[type-ar
 
 class FeeScheduleApi(APIView):
     """GET /api/fee-schedule/?year=YYYY: the fees the engine uses for the practice (its
-    own where loaded, else the shipped defaults)."""
+    own where loaded, else the shipped defaults): money, so billing staff and admins."""
 
-    allowed_roles = ALL_ROLES
+    allowed_roles = roles_with(C.SEE_REVENUE)
 
     @extend_schema(parameters=[OpenApiParameter("year", int)], responses=FeeSerializer(many=True))
     def get(self, request: Request) -> Response:
@@ -185,7 +193,8 @@ def read_uploaded_text(request: Request) -> str:
         raise ValidationError({"file": ["The file is not UTF-8 text."]}) from None
 
 
-BILLING_STAFF = frozenset({Role.BILLING, Role.ADMIN})
+BILLING_STAFF = roles_with(C.WORK_CLAIMS)
+REVENUE_READERS = roles_with(C.SEE_REVENUE)
 
 
 def _practice_patient(request: Request, pk: int) -> Patient:
@@ -198,7 +207,7 @@ class MdmAttestApi(APIView):
     """POST /api/patients/{id}/months/{YYYY-MM}/mdm/ {level, note}: the patient's billing
     practitioner attests moderate or high MDM (anyone else: 403; closed month: 409)."""
 
-    allowed_roles = {"POST": frozenset({Role.PRACTITIONER})}
+    allowed_roles = {"POST": roles_with(C.ATTEST_MDM)}
 
     @extend_schema(request=MdmInputSerializer, responses={201: MdmOutputSerializer})
     def post(self, request: Request, pk: int, month: str) -> Response:
@@ -238,9 +247,9 @@ def billing_month_payload(practice: Any, first: Any) -> dict[str, Any]:
 
 class BillingMonthApi(APIView):
     """GET /api/billing-months/{YYYY-MM}/: status (open, closing, closed), version, the
-    close run's progress and the worklist counts."""
+    close run's progress and the worklist counts (with its total: billing staff only)."""
 
-    allowed_roles = ALL_ROLES
+    allowed_roles = REVENUE_READERS
 
     @extend_schema(responses=BillingMonthSerializer)
     def get(self, request: Request, month: str) -> Response:
@@ -337,7 +346,7 @@ class WorklistApi(ListAPIView):  # type: ignore[type-arg]
     """GET /api/worklist/?month=YYYY-MM: one row per patient of the month's close (the
     latest version unless `version` is given); filters status, tier, practitioner."""
 
-    allowed_roles = ALL_ROLES
+    allowed_roles = REVENUE_READERS
     serializer_class = WorklistRowSerializer
     filter_backends = ()
 
@@ -354,7 +363,7 @@ class WorklistRowApi(APIView):
     """PATCH /api/worklist/{id}/ {status, denial_reason?}: billing staff move a claim to
     ready, submitted, paid or denied; audited."""
 
-    allowed_roles = {"GET": ALL_ROLES, "PATCH": BILLING_STAFF}
+    allowed_roles = {"GET": REVENUE_READERS, "PATCH": BILLING_STAFF}
 
     def _row(self, request: Request, pk: int) -> WorklistRow:
         return get_object_or_404(worklist_rows_any_version(request.user.practice), pk=pk)

@@ -10,7 +10,8 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 
 from billing.fees import FEE_CSV_HEADER, FEE_EDITORS, effective_fees, fee_schedule_import
-from ccm.models import ALL_ROLES
+from ccm.capabilities import Capability as C
+from ccm.capabilities import roles_with
 from ccm.views import role_required
 
 
@@ -18,10 +19,10 @@ class FeeUploadForm(forms.Form):
     file = forms.FileField(label="Fee schedule CSV", help_text=",".join(FEE_CSV_HEADER))
 
 
-@role_required(ALL_ROLES)
+@role_required(roles_with(C.SEE_REVENUE))
 def fee_schedule_page(request: HttpRequest) -> HttpResponse:
-    """The effective fees of a year (billing-rules.md section 1) and, for admins and
-    billing staff, the CSV import."""
+    """The effective fees of a year (billing-rules.md section 1: money, so billing staff
+    and admins only) and, for those who edit fees, the CSV import."""
     year_text = request.GET.get("year", "")
     year = (
         int(year_text)

@@ -17,9 +17,11 @@ from billing.models import FeeScheduleEntry
 from billing.rules import RULEBOOKS
 from billing.selectors import practice_fees, rulebook_for_month
 from ccm.audit import audit_record
-from ccm.models import Practice, Role, User
+from ccm.capabilities import Capability as C
+from ccm.capabilities import roles_with
+from ccm.models import Practice, User
 
-FEE_EDITORS = frozenset({Role.ADMIN, Role.BILLING})
+FEE_EDITORS = roles_with(C.EDIT_FEES)
 FEE_CSV_HEADER = ("code", "year", "locality", "amount")
 MAX_FEE_ROWS = 10_000
 

@@ -7,6 +7,8 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from ccm.capabilities import Sight
+
 
 @extend_schema_field({"type": "string", "pattern": r"^\d{4}-\d{2}$", "example": "2025-03"})
 class MonthField(serializers.DateField):
@@ -23,14 +25,34 @@ class DecisionSerializer(serializers.Serializer):  # type: ignore[type-arg]
     month = serializers.CharField()
     billable = serializers.BooleanField()
     tier = serializers.CharField(allow_null=True)
+    # Lines carry unit_amount and amount, and total_amount is given, only to callers who
+    # may see the money (decision_seen).
     lines = serializers.ListField(child=serializers.DictField())
-    total_amount = serializers.CharField()
+    total_amount = serializers.CharField(required=False)
     counted_seconds = serializers.DictField(child=serializers.IntegerField())
     excluded_seconds = serializers.IntegerField()
     service_date = serializers.CharField(allow_null=True)
     diagnoses = serializers.ListField(child=serializers.CharField())
     next_threshold = serializers.DictField(allow_null=True)
     findings = serializers.ListField(child=serializers.DictField())
+
+
+#: The keys of a decision (billing-rules.md section 3) and of its lines that carry money.
+DECISION_MONEY_KEYS = ("total_amount",)
+LINE_MONEY_KEYS = ("unit_amount", "amount")
+
+
+def decision_seen(decision: dict[str, Any], sight: Sight) -> dict[str, Any]:
+    """A decision's JSON as `sight` may see it: codes and units always, amounts only for
+    those who may see the money (ccm.capabilities)."""
+    if sight.money:
+        return decision
+    lines = [
+        {k: v for k, v in line.items() if k not in LINE_MONEY_KEYS} for line in decision["lines"]
+    ]
+    return {
+        k: lines if k == "lines" else v for k, v in decision.items() if k not in DECISION_MONEY_KEYS
+    }
 
 
 class MonthEntrySerializer(serializers.Serializer):  # type: ignore[type-arg]

@@ -30,8 +30,10 @@ from billing.live_decisions import decide_months
 from billing.progress import PlainFinding, entry_flags, month_progress
 from billing.selectors import practice_rulebook
 from ccm.audit import audit_read
+from ccm.capabilities import Capability as C
+from ccm.capabilities import can, roles_with, sight_of
 from ccm.gc_pause import gc_paused
-from ccm.models import ALL_ROLES, CARE_TEAM_ROLES, BillingMonth, User
+from ccm.models import BillingMonth, User
 from ccm.periods import billing_month_status, month_end, month_start, parse_month
 from ccm.views import role_required
 from patients.models import Patient
@@ -65,7 +67,7 @@ def days_left_text(first: dt.date, today: dt.date) -> str:
     return f"{left} day{'s' if left != 1 else ''} left"
 
 
-@role_required(CARE_TEAM_ROLES)
+@role_required(roles_with(C.LOG_TIME))
 def my_patients(request: HttpRequest) -> HttpResponse:
     """The day's call list (billing rule `next_threshold`): each patient's counted minutes
     this month, a progress bar to the next code, the current codes and the blocking
@@ -148,13 +150,14 @@ class LineRow:
     amount: str
 
 
-@role_required(ALL_ROLES)
+@role_required(roles_with(C.SEE_CARE_TIME))
 def patient_month(request: HttpRequest, pk: int, month: str) -> HttpResponse:
     """One patient's month: the timeline of its entries (each patient is credited its
     even share of a shared activity) and the live decision of billing-rules.md section 3:
     tier, claim lines with units and amounts, counted minutes, the next threshold, and
-    every finding (section 4) in plain words with its severity. Everyone in the practice
-    may look; another practice's patient is a 404."""
+    every finding (section 4) in plain words with its severity. The roles that see care
+    time may look, the amounts only those who may see this patient's money
+    (ccm.capabilities); another practice's patient is a 404."""
     user = _user(request)
     try:
         first = parse_month(month)
@@ -194,7 +197,7 @@ def patient_month(request: HttpRequest, pk: int, month: str) -> HttpResponse:
     status = billing_month_status(patient.practice, first)
     today = timezone.localdate()
     this_month = month_start(today)
-    can_log = user.role in CARE_TEAM_ROLES
+    can_log = can(user, C.LOG_TIME)
     return render(
         request,
         "billing/patient_month.html",
@@ -208,6 +211,7 @@ def patient_month(request: HttpRequest, pk: int, month: str) -> HttpResponse:
             "decision_error": outcome if isinstance(outcome, str) else "",
             "progress": progress,
             "lines": lines,
+            "sees_money": sight_of(user, patient).money,
             "total_amount": f"{decision.total_amount:.2f}" if decision is not None else "",
             "counted_staff": duration_text(decision.counted_seconds.clinical_staff)
             if decision is not None

@@ -50,8 +50,10 @@ from billing.services import (
     worklist_row_set_status,
 )
 from billing.worklist import current_version, worklist_rows, worklist_rows_any_version
+from ccm.capabilities import Capability as C
+from ccm.capabilities import roles_with
 from ccm.exceptions import PeriodClosed
-from ccm.models import BillingMonth, Practice, Role, User
+from ccm.models import BillingMonth, Practice, User
 from ccm.npi import validate_npi
 from ccm.periods import billing_month_status, month_end, month_start, parse_month
 from ccm.views import role_required
@@ -60,10 +62,11 @@ from patients.models import OtherService, Patient
 from patients.selectors import practice_practitioners
 from patients.services import other_service_create
 
-BILLING_STAFF = frozenset({Role.BILLING, Role.ADMIN})
-#: Practitioners may look at the dashboard and the worklist; only billing staff act.
-BILLING_VIEWERS = BILLING_STAFF | {Role.PRACTITIONER}
-PRACTITIONERS = frozenset({Role.PRACTITIONER})
+#: From the least-privilege table (ccm.capabilities): billing staff and admins see the
+#: practice's revenue (the dashboard, the worklist) and work the claims.
+BILLING_STAFF = roles_with(C.WORK_CLAIMS)
+BILLING_VIEWERS = roles_with(C.SEE_REVENUE)
+PRACTITIONERS = roles_with(C.ATTEST_MDM)
 OTHER_SERVICE_ENTRY_ROLES = BILLING_STAFF
 WORKLIST_PAGE_SIZE = 50
 COMPLEX_SECONDS = 60 * 60

@@ -121,7 +121,10 @@ class PatientListCreateApi(generics.ListAPIView):
             **_parse(PatientCreateInputSerializer, request),
         )
         patient = selectors.patient_detail_get(practice=practice, patient_id=patient.pk)
-        return Response(PatientDetailOutputSerializer(patient).data, status=status.HTTP_201_CREATED)
+        return Response(
+            PatientDetailOutputSerializer(patient, context={"request": request}).data,
+            status=status.HTTP_201_CREATED,
+        )
 
 
 class PatientDetailApi(generics.GenericAPIView):
@@ -135,7 +138,7 @@ class PatientDetailApi(generics.GenericAPIView):
     def get(self, request: Request, pk: int) -> Response:
         patient = selectors.patient_detail_get(practice=caller_practice(request), patient_id=pk)
         audit_read(actor=request.user, instance=patient, what="api:patient-detail")
-        return Response(PatientDetailOutputSerializer(patient).data)
+        return Response(PatientDetailOutputSerializer(patient, context={"request": request}).data)
 
     @extend_schema(
         request=PatientUpdateInputSerializer, responses={200: PatientDetailOutputSerializer}
@@ -149,7 +152,7 @@ class PatientDetailApi(generics.GenericAPIView):
             **_parse(PatientUpdateInputSerializer, request, partial=True),
         )
         patient = selectors.patient_detail_get(practice=practice, patient_id=pk)
-        return Response(PatientDetailOutputSerializer(patient).data)
+        return Response(PatientDetailOutputSerializer(patient, context={"request": request}).data)
 
 
 # -- chronic conditions ----------------------------------------------------------------
@@ -158,7 +161,7 @@ class PatientDetailApi(generics.GenericAPIView):
 class ConditionListCreateApi(PatientScopedApi, generics.ListAPIView):
     """The patient's chronic conditions; adding one (a billable ICD-10-CM code)."""
 
-    allowed_roles = {"GET": services.PATIENT_READERS, "POST": services.CONDITION_WRITERS}
+    allowed_roles = {"GET": services.CLINICAL_READERS, "POST": services.CONDITION_WRITERS}
     serializer_class = ConditionOutputSerializer
 
     def get_queryset(self) -> QuerySet[ChronicCondition]:
@@ -179,7 +182,7 @@ class ConditionDetailApi(PatientScopedApi):
     again) or delete one recorded in error."""
 
     allowed_roles = {
-        "GET": services.PATIENT_READERS,
+        "GET": services.CLINICAL_READERS,
         "PATCH": services.CONDITION_WRITERS,
         "DELETE": services.CONDITION_WRITERS,
     }
@@ -277,7 +280,7 @@ class CarePlanApi(PatientScopedApi):
     """The current care plan (404 when there is none); PUT writes a new version (201 for
     the first, 200 after) and keeps the earlier ones."""
 
-    allowed_roles = {"GET": services.PATIENT_READERS, "PUT": services.CARE_PLAN_WRITERS}
+    allowed_roles = {"GET": services.CLINICAL_READERS, "PUT": services.CARE_PLAN_WRITERS}
     serializer_class = CarePlanOutputSerializer
     queryset = CarePlan.objects.none()
 
@@ -303,7 +306,7 @@ class CarePlanApi(PatientScopedApi):
 class CarePlanVersionListApi(PatientScopedApi, generics.ListAPIView):
     """Every version of the patient's care plan, newest first."""
 
-    allowed_roles = {"GET": services.PATIENT_READERS}
+    allowed_roles = {"GET": services.CLINICAL_READERS}
     serializer_class = CarePlanOutputSerializer
 
     def get_queryset(self) -> QuerySet[CarePlan]:
@@ -331,7 +334,7 @@ class CarePlanSignApi(PatientScopedApi):
 class OtherServiceListCreateApi(PatientScopedApi, generics.ListAPIView):
     """The patient's services billed elsewhere; recording one."""
 
-    allowed_roles = {"GET": services.PATIENT_READERS, "POST": services.OTHER_SERVICE_WRITERS}
+    allowed_roles = {"GET": services.CLINICAL_READERS, "POST": services.OTHER_SERVICE_WRITERS}
     serializer_class = OtherServiceOutputSerializer
 
     def get_queryset(self) -> QuerySet[OtherService]:
@@ -354,7 +357,7 @@ class OtherServiceListCreateApi(PatientScopedApi, generics.ListAPIView):
 class OtherServiceDetailApi(PatientScopedApi):
     """One service billed elsewhere: read it, or delete one recorded in error."""
 
-    allowed_roles = {"GET": services.PATIENT_READERS, "DELETE": services.OTHER_SERVICE_WRITERS}
+    allowed_roles = {"GET": services.CLINICAL_READERS, "DELETE": services.OTHER_SERVICE_WRITERS}
     serializer_class = OtherServiceOutputSerializer
     queryset = OtherService.objects.none()
 
@@ -375,7 +378,7 @@ class OtherServiceDetailApi(PatientScopedApi):
 class InpatientStayListCreateApi(PatientScopedApi, generics.ListAPIView):
     """The patient's inpatient hospital and skilled nursing stays; recording one."""
 
-    allowed_roles = {"GET": services.PATIENT_READERS, "POST": services.INPATIENT_STAY_WRITERS}
+    allowed_roles = {"GET": services.CLINICAL_READERS, "POST": services.INPATIENT_STAY_WRITERS}
     serializer_class = InpatientStayOutputSerializer
 
     def get_queryset(self) -> QuerySet[InpatientStay]:
@@ -398,7 +401,7 @@ class InpatientStayListCreateApi(PatientScopedApi, generics.ListAPIView):
 class InpatientStayDetailApi(PatientScopedApi):
     """One inpatient stay: read it, or delete one recorded in error."""
 
-    allowed_roles = {"GET": services.PATIENT_READERS, "DELETE": services.INPATIENT_STAY_WRITERS}
+    allowed_roles = {"GET": services.CLINICAL_READERS, "DELETE": services.INPATIENT_STAY_WRITERS}
     serializer_class = InpatientStayOutputSerializer
     queryset = InpatientStay.objects.none()
 

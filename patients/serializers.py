@@ -9,6 +9,7 @@ from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from ccm.capabilities import sight_of
 from ccm.models import User
 from patients.models import (
     CarePlan,
@@ -224,15 +225,35 @@ class PatientOutputSerializer(serializers.ModelSerializer):
         read_only_fields: tuple[str, ...] = fields
 
 
-class PatientDetailOutputSerializer(PatientOutputSerializer):
-    """A patient with every fact the billing engine reads (from `patient_detail_get`)."""
+@extend_schema_field(CarePlanOutputSerializer(allow_null=True))
+class CurrentCarePlanField(serializers.Field):  # type: ignore[type-arg]
+    """The patient's current care plan version (null when none), read-only in use but not
+    required in the answer: roles that may not see care plans get none."""
 
-    conditions = ConditionOutputSerializer(many=True, read_only=True)
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(source="*", required=False, **kwargs)
+
+    def to_representation(self, patient: Patient) -> dict[str, Any] | None:
+        plan = patient_current_care_plan(patient)
+        return CarePlanOutputSerializer(plan).data if plan else None
+
+
+#: The parts of a patient's record that are clinical (ccm.capabilities: SEE_CLINICAL):
+#: front desk sees demographics, visits and consents only.
+CLINICAL_FIELDS = ("conditions", "care_plan", "other_services", "inpatient_stays")
+
+
+class PatientDetailOutputSerializer(PatientOutputSerializer):
+    """A patient with every fact the billing engine reads (from `patient_detail_get`);
+    the clinical parts only for roles that may see them (context "request")."""
+
+    # Not required in the answer (not read-only): roles without SEE_CLINICAL get none.
+    conditions = ConditionOutputSerializer(many=True, required=False)
     consents = ConsentOutputSerializer(many=True, read_only=True)
     visits = VisitOutputSerializer(many=True, read_only=True)
-    care_plan = serializers.SerializerMethodField()
-    other_services = OtherServiceOutputSerializer(many=True, read_only=True)
-    inpatient_stays = InpatientStayOutputSerializer(many=True, read_only=True)
+    care_plan = CurrentCarePlanField()
+    other_services = OtherServiceOutputSerializer(many=True, required=False)
+    inpatient_stays = InpatientStayOutputSerializer(many=True, required=False)
 
     class Meta(PatientOutputSerializer.Meta):
         fields = (
@@ -246,7 +267,7 @@ class PatientDetailOutputSerializer(PatientOutputSerializer):
         )
         read_only_fields = fields
 
-    @extend_schema_field(CarePlanOutputSerializer(allow_null=True))
-    def get_care_plan(self, patient: Patient) -> dict[str, Any] | None:
-        plan = patient_current_care_plan(patient)
-        return CarePlanOutputSerializer(plan).data if plan else None
+    def to_representation(self, patient: Patient) -> dict[str, Any]:
+        data: dict[str, Any] = super().to_representation(patient)
+        request = self.context.get("request")
+        return sight_of(getattr(request, "user", None)).drop_unseen(data, clinical=CLINICAL_FIELDS)

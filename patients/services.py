@@ -18,7 +18,9 @@ from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from ccm.audit import audit_record, audited_delete, snapshot
-from ccm.models import ALL_ROLES, CARE_TEAM_ROLES, Practice, Role, User
+from ccm.capabilities import Capability as C
+from ccm.capabilities import roles_with
+from ccm.models import Practice, Role, User
 from ccm.npi import validate_npi
 from ccm.periods import ensure_month_open, month_start
 from patients.icd10 import icd10_lookup
@@ -32,16 +34,18 @@ from patients.models import (
     Visit,
 )
 
-# Who may do what (the API's `allowed_roles` and the pages' `role_required` use these).
-PATIENT_READERS = ALL_ROLES
-PATIENT_WRITERS = CARE_TEAM_ROLES | {Role.ADMIN, Role.FRONT_DESK}
-VISIT_WRITERS = CARE_TEAM_ROLES | {Role.ADMIN, Role.FRONT_DESK}
-CONDITION_WRITERS = CARE_TEAM_ROLES | {Role.ADMIN}
-CONSENT_WRITERS = CARE_TEAM_ROLES | {Role.ADMIN}
-CARE_PLAN_WRITERS = CARE_TEAM_ROLES | {Role.ADMIN}
-CARE_PLAN_SIGNERS = frozenset({Role.PRACTITIONER})
-INPATIENT_STAY_WRITERS = CARE_TEAM_ROLES | {Role.ADMIN}
-OTHER_SERVICE_WRITERS = CARE_TEAM_ROLES | {Role.ADMIN, Role.BILLING}
+# Who may do what (the API's `allowed_roles` and the pages' `role_required` use these),
+# from the least-privilege table of ccm.capabilities.
+PATIENT_READERS = roles_with(C.SEE_DEMOGRAPHICS)
+CLINICAL_READERS = roles_with(C.SEE_CLINICAL)
+PATIENT_WRITERS = roles_with(C.REGISTER_PATIENTS)
+VISIT_WRITERS = roles_with(C.RECORD_VISITS)
+CONDITION_WRITERS = roles_with(C.WRITE_CLINICAL)
+CONSENT_WRITERS = roles_with(C.RECORD_CONSENTS)
+CARE_PLAN_WRITERS = roles_with(C.WRITE_CLINICAL)
+CARE_PLAN_SIGNERS = roles_with(C.SIGN_CARE_PLAN)
+INPATIENT_STAY_WRITERS = roles_with(C.WRITE_CLINICAL)
+OTHER_SERVICE_WRITERS = roles_with(C.RECORD_OTHER_SERVICES)
 # A stay locks every month it covers, one row lock each: a stay of centuries (a typo, or
 # a hostile request) would tie up a worker for minutes.
 MAX_STAY_DAYS = 366

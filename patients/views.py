@@ -74,6 +74,7 @@ def _detail_url(patient: Patient, section: str = "") -> str:
 def _can(user: User) -> dict[str, bool]:
     role = user.role
     return {
+        "see_clinical": role in services.CLINICAL_READERS,
         "edit_patient": role in services.PATIENT_WRITERS,
         "conditions": role in services.CONDITION_WRITERS,
         "consents": role in services.CONSENT_WRITERS,
@@ -182,14 +183,17 @@ def _render_detail(
         consent.revoke_form = bound.get(key) or ConsentRevokeForm(  # type: ignore[attr-defined]
             prefix=f"revoke-{consent.pk}"
         )
+    can = _can(_actor(request))
+    # The clinical parts only for roles that may see them (front desk: none of them).
+    clinical = can["see_clinical"]
     context = {
         "patient": patient,
-        "conditions": list(patient.conditions.all()),
+        "conditions": list(patient.conditions.all()) if clinical else [],
         "consents": consents,
         "visits": list(patient.visits.all()),
-        "care_plan": selectors.patient_current_care_plan(patient),
-        "other_services": list(patient.other_services.all()),
-        "inpatient_stays": list(patient.inpatient_stays.all()),
+        "care_plan": selectors.patient_current_care_plan(patient) if clinical else None,
+        "other_services": list(patient.other_services.all()) if clinical else [],
+        "inpatient_stays": list(patient.inpatient_stays.all()) if clinical else [],
         "condition_form": bound.get("condition_form") or ConditionForm(prefix="condition"),
         "consent_form": bound.get("consent_form")
         or ConsentForm(prefix="consent", practice=practice),
@@ -198,7 +202,7 @@ def _render_detail(
         "inpatient_stay_form": bound.get("inpatient_stay_form") or InpatientStayForm(prefix="stay"),
         "visit_codes": VISIT_CODES,
         "other_service_codes": OTHER_SERVICE_CODES,
-        "can": _can(_actor(request)),
+        "can": can,
     }
     return render(request, "patients/patient_detail.html", context, status=status)
 
@@ -419,7 +423,7 @@ def inpatient_stay_delete(request: HttpRequest, pk: int, sid: int) -> HttpRespon
 # -- care plan -------------------------------------------------------------------------
 
 
-@role_required(services.PATIENT_READERS)
+@role_required(services.CLINICAL_READERS)
 def care_plan_edit(request: HttpRequest, pk: int) -> HttpResponse:
     """The care plan with its version history; saving writes a new version (roles that
     may not write see the history only)."""

@@ -283,7 +283,7 @@ ENDPOINTS: dict[str, Endpoint] = {
         shown=csv_patients,
     ),
     "api-fee-schedule": Endpoint(
-        Role.RN,
+        Role.BILLING,
         lambda w: f"/api/fee-schedule/?year={FEE_YEAR}",
         seed_fees,
         queries=2,

@@ -13,6 +13,8 @@ ROOT = Path(__file__).resolve().parents[1]
 STRICT_TARGETS = [
     "billing/rules",
     "ccm/services.py",
+    "ccm/selectors.py",
+    "ccm/capabilities.py",
     "patients/services.py",
     "timelog/services.py",
     "billing/services.py",

@@ -14,7 +14,8 @@ from rest_framework.generics import GenericAPIView, ListAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from ccm.models import ALL_ROLES, CARE_TEAM_ROLES
+from ccm.capabilities import Capability as C
+from ccm.capabilities import roles_with
 from ccm.periods import parse_month
 from timelog.models import TimeActivity
 from timelog.selectors import time_activities_for_practice, time_activity_list_own
@@ -26,7 +27,8 @@ from timelog.serializers import (
 )
 from timelog.services import time_activity_create, time_activity_delete, time_activity_update
 
-LOGGERS = frozenset(CARE_TEAM_ROLES)
+LOGGERS = roles_with(C.LOG_TIME)
+TIME_READERS = roles_with(C.SEE_CARE_TIME)
 
 
 DURATION_KEYS = ("minutes", "started_at", "ended_at")
@@ -115,10 +117,10 @@ class TimeEntryListApi(ListAPIView):  # type: ignore[type-arg]
 
 
 class TimeEntryDetailApi(GenericAPIView):  # type: ignore[type-arg]
-    """One entry of the practice: anyone on the care team may read it; only its performer
+    """One entry of the practice: the roles that see care time may read it; only its performer
     may change or delete it, and only while its month is open (else 409)."""
 
-    allowed_roles = {"GET": ALL_ROLES, "PUT": LOGGERS, "PATCH": LOGGERS, "DELETE": LOGGERS}
+    allowed_roles = {"GET": TIME_READERS, "PUT": LOGGERS, "PATCH": LOGGERS, "DELETE": LOGGERS}
     serializer_class = TimeEntryOutputSerializer
 
     def get_object(self) -> TimeActivity:

@@ -23,8 +23,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
+from ccm.capabilities import Capability as C
+from ccm.capabilities import roles_with
 from ccm.exceptions import PeriodClosed
-from ccm.models import CARE_TEAM_ROLES, BillingMonth, User
+from ccm.models import BillingMonth, User
 from ccm.periods import billing_month_status, month_end, month_start, parse_month
 from ccm.views import role_required
 from patients.models import Patient
@@ -37,7 +39,7 @@ from timelog.forms import (
 from timelog.models import Program, TimeActivity, TimeShare
 from timelog.services import time_activity_create, time_activity_delete, time_activity_update
 
-LOGGERS = CARE_TEAM_ROLES
+LOGGERS = roles_with(C.LOG_TIME)
 
 
 def duration_text(seconds: int) -> str:

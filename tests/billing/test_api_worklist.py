@@ -182,7 +182,12 @@ def test_three_user_check_on_worklist(
     row = WorklistRow.objects.get(patient=closed.complex)
     foreign_billing = api_client_for(make_user(Role.BILLING, practice=other_practice))
     assert api_client_for(billing_user).get(f"/api/worklist/{row.pk}/").status_code == 200
-    assert api_client_for(nurse).get(f"/api/worklist/{row.pk}/").status_code == 200
+    # the nurse's work needs no claims or dollars: the worklist is billing's (403)
+    assert api_client_for(nurse).get(f"/api/worklist/{row.pk}/").status_code == 403
+    assert (
+        api_client_for(nurse).get("/api/worklist/", {"month": month_text(closed)}).status_code
+        == 403
+    )
     assert (
         api_client_for(nurse)
         .get("/api/worklist/export/", {"month": month_text(closed)})

@@ -85,11 +85,10 @@ def test_api_import_and_read(
         content_type="text/csv",
     )
     assert raw.json()["updated"] == 1
-    fees = {
-        row["code"]: row
-        for row in api_client_for(nurse).get("/api/fee-schedule/", {"year": 2026}).json()
-    }
+    fees = {row["code"]: row for row in billing.get("/api/fee-schedule/", {"year": 2026}).json()}
     assert fees["99490"]["amount"] == "72.00"
+    # fees are money: a nurse's work does not need them
+    assert api_client_for(nurse).get("/api/fee-schedule/", {"year": 2026}).status_code == 403
     foreign = {
         row["code"]: row
         for row in api_client_for(outsider).get("/api/fee-schedule/", {"year": 2026}).json()
@@ -100,7 +99,7 @@ def test_api_import_and_read(
     )
     assert bad.status_code == 400 and "file" in bad.json()
     assert api_client_for(nurse).post("/api/fee-schedule/import/", {}).status_code == 403
-    assert api_client_for(nurse).get("/api/fee-schedule/", {"year": "x"}).status_code == 400
+    assert billing.get("/api/fee-schedule/", {"year": "x"}).status_code == 400
 
 
 def test_command_imports_and_exits_2_on_bad_rows(practice: Practice, tmp_path: object) -> None:

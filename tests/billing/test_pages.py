@@ -188,8 +188,9 @@ def test_patient_month_shows_the_decision_and_the_timeline(
     response = signed_in(nurse).get(month_url(patient))
     assert response.status_code == 200
     html = response.content.decode()
-    # 12 + 30/3 = 22 min counted: 99490 at the 2026 fee; the RPM entry is named.
-    assert "Non-complex CCM · $66.30" in html
+    # 12 + 30/3 = 22 min counted: 99490 (a nurse sees the code, not its dollars); the RPM
+    # entry is named.
+    assert "Non-complex CCM" in html and "$" not in html
     assert re.search(r"<strong>99490</strong></td><td>[^<]+</td><td class=\"num\">1</td>", html)
     assert 'data-testid="counted">22 min<' in html
     assert "18 min to 99439" in html
@@ -214,13 +215,37 @@ def test_patient_month_names_every_block_in_plain_words(
     assert "No claim line this month." in html
 
 
-def test_everyone_in_the_practice_may_view_but_only_the_care_team_logs(
-    make_user: Callable[..., User], patient: Patient
+def test_billing_and_admin_view_with_money_but_only_the_care_team_logs(
+    make_user: Callable[..., User], nurse: User, patient: Patient
 ) -> None:
-    for role in (Role.BILLING, Role.FRONT_DESK, Role.ADMIN):
+    log(nurse, [patient], 22)
+    for role in (Role.BILLING, Role.ADMIN):
         response = signed_in(make_user(role, credential="")).get(month_url(patient))
         assert response.status_code == 200
-        assert "/time/log/?patient=" not in response.content.decode()
+        html = response.content.decode()
+        assert "/time/log/?patient=" not in html
+        assert "Non-complex CCM · $66.30" in html
+
+
+def test_money_only_for_the_patients_billing_practitioner(
+    make_user: Callable[..., User], nurse: User, patient: Patient
+) -> None:
+    log(nurse, [patient], 22)
+    own = signed_in(patient.billing_practitioner).get(month_url(patient)).content.decode()
+    assert "Non-complex CCM · $66.30" in own and '<th scope="col" class="num">Amount</th>' in own
+    colleague = make_user(Role.PRACTITIONER, credential="DO", npi="1245319599")
+    other = signed_in(colleague).get(month_url(patient))
+    assert other.status_code == 200
+    assert "Non-complex CCM" in other.content.decode() and "$" not in other.content.decode()
+
+
+def test_front_desk_may_not_open_a_patients_month(
+    make_user: Callable[..., User], nurse: User, patient: Patient
+) -> None:
+    log(nurse, [patient], 22)
+    response = signed_in(make_user(Role.FRONT_DESK, credential="")).get(month_url(patient))
+    assert response.status_code == 403
+    assert "Called" not in response.content.decode() and "$" not in response.content.decode()
 
 
 def test_another_practices_patient_is_not_found(outsider: User, patient: Patient) -> None:

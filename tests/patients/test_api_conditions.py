@@ -155,10 +155,11 @@ def test_three_user_check(
     owner = api_client_for(nurse)
     assert owner.get(url(patient)).json()["count"] == 1
     assert owner.post(url(patient), payload, format="json").status_code == 201
-    # colleague: the front desk reads, but may not touch conditions
+    # colleague: the front desk may neither read conditions (minimum necessary: they
+    # are clinical) nor touch them
     colleague = api_client_for(front_desk)
-    assert colleague.get(url(patient)).json()["count"] == 2
-    assert colleague.get(url(patient, condition)).status_code == 200
+    assert colleague.get(url(patient)).status_code == 403
+    assert colleague.get(url(patient, condition)).status_code == 403
     assert colleague.post(url(patient), payload, format="json").status_code == 403
     assert (
         colleague.patch(

@@ -89,10 +89,11 @@ def test_three_user_check(
     # owner: billing staff record services billed elsewhere
     owner = api_client_for(billing_user)
     assert owner.post(url(patient), HOSPICE, format="json").status_code == 201
-    # colleague: the front desk reads, may neither record nor delete
+    # colleague: the front desk may not see them (clinical and billing facts), nor
+    # record or delete them
     colleague = api_client_for(front_desk)
-    assert colleague.get(url(patient)).json()["count"] == 2
-    assert colleague.get(url(patient, service)).status_code == 200
+    assert colleague.get(url(patient)).status_code == 403
+    assert colleague.get(url(patient, service)).status_code == 403
     assert colleague.post(url(patient), HOSPICE, format="json").status_code == 403
     assert colleague.delete(url(patient, service)).status_code == 403
     # outsider: 404, nothing changes
