@@ -12,3 +12,11 @@ class PeriodClosed(APIException):
     status_code = status.HTTP_409_CONFLICT
     default_detail = "This billing month is closed; reopen it before changing its data."
     default_code = "month_closed"
+
+
+class LastAdmin(APIException):
+    """A change would leave the practice without an active admin: 409."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "The practice's last active admin cannot be removed."
+    default_code = "last_admin"

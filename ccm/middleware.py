@@ -8,8 +8,9 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.contrib.auth import logout
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
+from django.urls import reverse
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -85,3 +86,30 @@ def stamp_session_at_sign_in(
         now = int(time.time())
         request.session[SessionTimeoutMiddleware.AUTH_AT] = now
         request.session[SessionTimeoutMiddleware.SEEN_AT] = now
+
+
+class PasswordChoiceMiddleware:
+    """A user signed in with a one-time password (given by the practice admin) must choose
+    their own before anything else: pages lead to the password page, the API answers 403.
+    Signing out and static files stay open."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated and user.must_change_password:
+            choose = reverse("password-choose")
+            if request.path.startswith("/api/"):
+                return JsonResponse(
+                    {
+                        "detail": "Choose your own password first: you signed in with a "
+                        "one-time one."
+                    },
+                    status=403,
+                )
+            if request.path not in {choose, reverse("logout")} and not request.path.startswith(
+                f"/{settings.STATIC_URL.lstrip('/')}"
+            ):
+                return redirect(choose)
+        return self.get_response(request)

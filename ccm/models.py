@@ -56,6 +56,10 @@ class User(AbstractUser):
         max_length=20, blank=True, help_text="RN, LPN, CMA, MD, DO, NP, PA..."
     )
     npi = models.CharField(max_length=10, blank=True, validators=[validate_npi])
+    must_change_password = models.BooleanField(
+        default=False,
+        help_text="Signed in with a one-time password from an admin: choose a new one first.",
+    )
 
     def __str__(self) -> str:
         return self.full_name or self.username

@@ -7,7 +7,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from ccm import api, views
+from ccm import api, user_views, views
 
 # An unknown URL under /api/ answers JSON, like the API's own 404s.
 handler404 = "ccm.views.not_found"
@@ -20,6 +20,13 @@ api_urlpatterns = [
     path("me/", api.MeApi.as_view(), name="api-me"),
     path("users/", api.UserListApi.as_view(), name="api-users"),
     path("users/<int:pk>/", api.UserDetailApi.as_view(), name="api-user"),
+    path("users/<int:pk>/deactivate/", api.UserDeactivateApi.as_view(), name="api-user-deactivate"),
+    path("users/<int:pk>/reactivate/", api.UserReactivateApi.as_view(), name="api-user-reactivate"),
+    path(
+        "users/<int:pk>/reset-password/",
+        api.UserPasswordResetApi.as_view(),
+        name="api-user-reset-password",
+    ),
 ]
 
 urlpatterns = [
@@ -27,6 +34,26 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
+    path("account/password/", user_views.password_choose, name="password-choose"),
+    path("practice/users/", user_views.user_list, name="practice-users"),
+    path("practice/users/new/", user_views.user_create, name="practice-user-new"),
+    path("practice/users/<int:pk>/", user_views.user_detail, name="practice-user"),
+    path(
+        "practice/users/<int:pk>/deactivate/",
+        user_views.user_deactivate,
+        name="practice-user-deactivate",
+    ),
+    path(
+        "practice/users/<int:pk>/reactivate/",
+        user_views.user_reactivate,
+        name="practice-user-reactivate",
+    ),
+    path(
+        "practice/users/<int:pk>/reset-password/",
+        user_views.user_reset_password,
+        name="practice-user-reset-password",
+    ),
+    path("practice/settings/", user_views.practice_settings, name="practice-settings"),
     path("api/", include(api_urlpatterns)),
     path("", include("patients.urls")),
     path("", include("timelog.urls")),

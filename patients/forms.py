@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import Any, cast
 
 from django import forms
-from django.core.exceptions import ValidationError
 
+from ccm.forms import apply_service_errors as apply_service_errors  # re-exported
 from ccm.models import Practice, User
 from patients.models import Consent, InpatientStay
 from patients.selectors import practice_practitioners
@@ -47,16 +47,6 @@ class DateInput(forms.DateInput):
 
     def __init__(self, attrs: dict[str, Any] | None = None) -> None:
         super().__init__(attrs=attrs, format="%Y-%m-%d")
-
-
-def apply_service_errors(form: forms.Form, exc: ValidationError) -> None:
-    """Show a service's ValidationError on the form: next to the field it names when the
-    form has that field, above the form otherwise."""
-    if not hasattr(exc, "error_dict"):
-        form.add_error(None, exc.messages)
-        return
-    for field, messages in exc.message_dict.items():
-        form.add_error(field if field in form.fields else None, messages)
 
 
 def _limit_to_practitioners(form: forms.Form, name: str, practice: Practice) -> None:

@@ -55,6 +55,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "ccm.middleware.SessionTimeoutMiddleware",
+    "ccm.middleware.PasswordChoiceMiddleware",
     "ccm.middleware.SecurityHeadersMiddleware",
     # Last, as django-axes asks: it turns a lockout into its response.
     "axes.middleware.AxesMiddleware",

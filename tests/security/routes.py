@@ -28,7 +28,7 @@ PUBLIC = {
     "api-token": "exchanges a username and password for a token (locked out by axes)",
 }
 #: Pages every signed-in user may open, whatever the role (login_required, no role list).
-FOR_EVERY_SIGNED_IN_USER = {"home"}
+FOR_EVERY_SIGNED_IN_USER = {"home", "password-choose"}
 
 #: What a path parameter names, told by the literal segment before it:
 #: patients/<pk>/, conditions/<cid>/, time/mine/<pk>/... (<month> is always a YYYY-MM).

@@ -238,6 +238,11 @@ def body_for(route: Route, side: Side) -> dict[str, Any]:
         "billing-month-reopen": {"reason": "walker"},
         "worklist-row-status": {"status": "submitted"},
         "other-service-add": {"patient": side.patient.pk, "code": "G0181", "date": today},
+        "api-users": {"username": "walker", "role": "rn", "full_name": "Walk Er"},
+        "api-user": {"role": "lpn"},
+        "practice-user-new": {"username": "walker", "role": "rn", "full_name": "Walk Er"},
+        "practice-user": {"full_name": "Walk Er", "role": "lpn"},
+        "practice-settings": {"name": "Walked Clinic", "fee_locality": "01"},
     }
     return bodies.get(route.name, {})
 
