@@ -11,6 +11,7 @@ import datetime as dt
 import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 
 import pytest
 from django.db import connection
@@ -41,6 +42,17 @@ from timelog.models import TimeActivity, TimeShare
 from timelog.services import TimeActivityInput, time_activity_create
 
 LONG_AGO = dt.date(2024, 3, 15)
+#: Fees no shipped rulebook has, so an amount in an answer is recognised as money of
+#: these practices: 25 minutes bill 99490 at 71.17 (tests/security/test_least_privilege).
+PRACTICE_FEES = {
+    "99490": Decimal("71.17"),
+    "99439": Decimal("53.13"),
+    "99487": Decimal("151.51"),
+    "99489": Decimal("81.81"),
+    "99491": Decimal("93.93"),
+    "99437": Decimal("67.67"),
+}
+MONEY_MARKER = "71.17"
 
 
 def this_month() -> dt.date:
@@ -131,6 +143,9 @@ def build_side(
     }
     nurse = users[Role.RN]
     closed, today = last_month(), timezone.localdate()
+    for year in {closed.year, today.year}:
+        for code, amount in PRACTICE_FEES.items():
+            FeeScheduleEntry.objects.create(practice=practice, code=code, year=year, amount=amount)
     notes = notes or [f"{marker} call this month"]
     patients, entries = [], []
     for number, (first, last) in enumerate(names or [("Pat", marker)], start=1):
