@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -34,7 +34,7 @@ def fee_schedule_page(request: HttpRequest) -> HttpResponse:
     form = FeeUploadForm()
     if request.method == "POST":
         if not can_edit:
-            return HttpResponse("Your role may not change the fee schedule.", status=403)
+            raise PermissionDenied("Your role may not change the fee schedule.")
         form = FeeUploadForm(request.POST, request.FILES)
         if form.is_valid():
             try:

@@ -9,8 +9,10 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from ccm import api, user_views, views
 
-# An unknown URL under /api/ answers JSON, like the API's own 404s.
+# Errors: JSON under /api/, like the API's own; elsewhere styled pages with a way back.
+handler403 = "ccm.views.forbidden"
 handler404 = "ccm.views.not_found"
+handler500 = "ccm.views.server_error"
 
 api_urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),

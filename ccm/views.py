@@ -11,7 +11,8 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
-from django.views.defaults import page_not_found
+from django.views.defaults import page_not_found, permission_denied
+from django.views.defaults import server_error as django_server_error
 
 
 def role_required(
@@ -41,8 +42,27 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
-    """The 404 of a URL nothing answers: JSON under /api/ (the API's clients parse every
-    answer, and the OpenAPI document promises JSON), Django's page elsewhere."""
+    """The 404 of a URL nothing answers, or of an object outside the caller's practice:
+    JSON under /api/ (the API's clients parse every answer, and the OpenAPI document
+    promises JSON), the styled page with a way back elsewhere (templates/404.html)."""
     if request.path.startswith("/api/"):
         return JsonResponse({"detail": "Not found."}, status=404)
     return page_not_found(request, exception)
+
+
+def forbidden(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """The 403 of a role that may not open a page: JSON under /api/, else the styled page
+    that says why and leads home (templates/403.html)."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": str(exception) or "Your role may not do this."}, status=403)
+    return permission_denied(request, exception)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """The 500: JSON under /api/, else the styled page (templates/500.html, rendered
+    without the request's context: it must work when the database does not)."""
+    if request.path.startswith("/api/"):
+        return JsonResponse(
+            {"detail": "Something went wrong on our side; it has been logged."}, status=500
+        )
+    return django_server_error(request)
