@@ -30,11 +30,18 @@ from billing.serializers import (
     MdmOutputSerializer,
     PatientMonthSerializer,
     ReopenInputSerializer,
+    RowsStatusInputSerializer,
+    RowsStatusOutputSerializer,
     RowStatusInputSerializer,
     WorklistRowSerializer,
     decision_seen,
 )
-from billing.services import billing_month_close_start, mdm_attest, worklist_row_set_status
+from billing.services import (
+    billing_month_close_start,
+    mdm_attest,
+    worklist_row_set_status,
+    worklist_rows_set_status,
+)
 from billing.worklist import export_csv_lines, worklist_rows, worklist_rows_any_version
 from ccm.audit import audit_read, audit_record
 from ccm.capabilities import Capability as C
@@ -329,6 +336,7 @@ def _worklist_query(request: Request) -> tuple[Any, Any]:
         status=status,
         tier=tier,
         practitioner_id=int(params["practitioner"]) if params.get("practitioner") else None,
+        search=params.get("search", "")[:200],
     )
     return first, rows
 
@@ -339,6 +347,7 @@ WORKLIST_PARAMETERS = [
     OpenApiParameter("status", str, enum=WorklistStatus.values),
     OpenApiParameter("tier", str, enum=["complex", "non_complex", "practitioner", "none"]),
     OpenApiParameter("practitioner", int),
+    OpenApiParameter("search", str, description="Words of the patient's name or MRN."),
 ]
 
 
@@ -379,6 +388,31 @@ class WorklistRowApi(APIView):
         data.is_valid(raise_exception=True)
         worklist_row_set_status(row=row, actor=request.user, **data.validated_data)
         return Response(WorklistRowSerializer(self._row(request, pk)).data)
+
+
+class WorklistBulkStatusApi(APIView):
+    """POST /api/worklist/bulk-status/ {ids, status, denial_reason?}: billing staff move
+    several claims at once (the day's batch marked submitted): all or none; each row of
+    the practice's current close, allowed to move (else 400 naming each row that may
+    not); every change audited per row."""
+
+    allowed_roles = {"POST": BILLING_STAFF}
+
+    @extend_schema(request=RowsStatusInputSerializer, responses=RowsStatusOutputSerializer)
+    def post(self, request: Request) -> Response:
+        data = RowsStatusInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        moved = worklist_rows_set_status(
+            practice=request.user.practice,
+            row_ids=data.validated_data["ids"],
+            actor=request.user,
+            status=data.validated_data["status"],
+            denial_reason=data.validated_data["denial_reason"],
+        )
+        rows = worklist_rows_any_version(request.user.practice).filter(
+            pk__in=[row.pk for row in moved]
+        )
+        return Response(RowsStatusOutputSerializer({"count": len(moved), "rows": rows}).data)
 
 
 class WorklistExportApi(APIView):

@@ -143,6 +143,21 @@ class RowStatusInputSerializer(serializers.Serializer):  # type: ignore[type-arg
     denial_reason = serializers.CharField(required=False, allow_blank=True, default="")
 
 
+class RowsStatusInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1), allow_empty=False, max_length=1000
+    )
+    status = serializers.ChoiceField(
+        choices=["ready", "submitted", "paid", "denied", "needs_review"]
+    )
+    denial_reason = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class RowsStatusOutputSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    count = serializers.IntegerField()
+    rows = WorklistRowSerializer(many=True)
+
+
 class MdmInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
     level = serializers.ChoiceField(choices=["moderate", "high"])
     note = serializers.CharField(allow_blank=True)

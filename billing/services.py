@@ -153,3 +153,55 @@ def worklist_row_set_status(
         after={"status": row.status, "denial_reason": row.denial_reason},
     )
     return row
+
+
+@transaction.atomic
+def worklist_rows_set_status(
+    *,
+    practice: Practice,
+    row_ids: list[int],
+    actor: User,
+    status: str,
+    denial_reason: str = "",
+) -> list[WorklistRow]:
+    """Billing staff move several claims at once (a day's batch marked submitted): all or
+    none. Every row must be the practice's, of its month's current close version, and
+    allowed to move to `status` (ROW_TRANSITIONS), else nothing changes and the error
+    names each row that may not. Rows are locked in id order (one lock order with
+    worklist_row_set_status) and each change is audited as that service does."""
+    wanted = list(dict.fromkeys(row_ids))
+    if not wanted:
+        raise ValidationError({"ids": ["Select at least one row."]})
+    rows = list(
+        WorklistRow.objects.select_for_update(of=("self",))
+        .filter(practice=practice, pk__in=wanted)
+        .select_related("patient")
+        .order_by("pk")
+    )
+    unknown = sorted(set(wanted) - {row.pk for row in rows})
+    if unknown:
+        raise ValidationError(
+            {"ids": [f"No worklist row {', '.join(map(str, unknown))} in your practice."]}
+        )
+    versions = dict(
+        BillingMonth.objects.filter(
+            practice=practice, month__in={row.month for row in rows}
+        ).values_list("month", "version")
+    )
+    refused = [
+        f"{row.patient.last_name}, {row.patient.first_name} (row {row.pk}): "
+        + (
+            f"version {row.version} is not the month's current close"
+            if row.version != versions.get(row.month)
+            else f"a {row.get_status_display().lower()} row cannot become {status}"
+        )
+        for row in rows
+        if row.version != versions.get(row.month)
+        or status not in ROW_TRANSITIONS.get(row.status, frozenset())
+    ]
+    if refused:
+        raise ValidationError({"ids": [f"Nothing changed: {'; '.join(refused)}."]})
+    return [
+        worklist_row_set_status(row=row, actor=actor, status=status, denial_reason=denial_reason)
+        for row in rows
+    ]

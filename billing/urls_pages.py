@@ -23,6 +23,11 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("billing/mdm-queue/attest/", views_billing.mdm_queue_attest, name="mdm-queue-attest"),
     path("billing/worklist/", views_billing.worklist, name="worklist"),
     path(
+        "billing/worklist/bulk-status/",
+        views_billing.worklist_bulk_status,
+        name="worklist-bulk-status",
+    ),
+    path(
         "billing/worklist/<int:pk>/status/",
         views_billing.worklist_row_status,
         name="worklist-row-status",

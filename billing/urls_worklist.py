@@ -27,5 +27,10 @@ urlpatterns: list[URLPattern | URLResolver] = [
     ),
     path("api/worklist/", api.WorklistApi.as_view(), name="api-worklist"),
     path("api/worklist/export/", api.WorklistExportApi.as_view(), name="api-worklist-export"),
+    path(
+        "api/worklist/bulk-status/",
+        api.WorklistBulkStatusApi.as_view(),
+        name="api-worklist-bulk-status",
+    ),
     path("api/worklist/<int:pk>/", api.WorklistRowApi.as_view(), name="api-worklist-row"),
 ]

@@ -48,6 +48,7 @@ from billing.services import (
     billing_month_close_start,
     mdm_attest,
     worklist_row_set_status,
+    worklist_rows_set_status,
 )
 from billing.worklist import current_version, worklist_rows, worklist_rows_any_version
 from ccm.capabilities import Capability as C
@@ -507,7 +508,7 @@ TIER_CHOICES = [
     ("practitioner", "Practitioner CCM"),
     ("none", "Not billable"),
 ]
-FILTER_KEYS = ("month", "status", "tier", "practitioner", "version")
+FILTER_KEYS = ("month", "search", "status", "tier", "practitioner", "version")
 TRANSITION_LABELS = {
     WorklistStatus.READY: "Mark ready",
     WorklistStatus.NEEDS_REVIEW: "Back to review",
@@ -524,12 +525,19 @@ TRANSITION_ORDER = [
     WorklistStatus.NEEDS_REVIEW,
 ]
 SEVERITY_ORDER = {rules.BLOCK: 0, rules.WARN: 1, rules.INFO: 2}
+#: How a folded row counts its findings: "1 block", "2 warnings", "1 advice".
+FOLDED_WORDS = {
+    rules.BLOCK: ("block", "blocks"),
+    rules.WARN: ("warning", "warnings"),
+    rules.INFO: ("advice", "advice"),
+}
 
 
 class WorklistFilterForm(forms.Form):
     """The worklist's GET filters; version is checked against the month's closes."""
 
     month = forms.CharField(required=False)
+    search = forms.CharField(required=False, max_length=200, label="Patient or MRN")
     status = forms.ChoiceField(
         choices=[("", "Any status"), *WorklistStatus.choices], required=False
     )
@@ -542,7 +550,7 @@ class WorklistFilterForm(forms.Form):
         self.practice = practice
         self.default_month = default_month
         self.fields["practitioner"].choices = [  # type: ignore[attr-defined]
-            ("", "Any practitioner"),
+            ("", "Anyone"),
             *[(p.pk, p.display_name) for p in practice_practitioners(practice=practice)],
         ]
         first = self._month_or_none(data.get("month")) or default_month
@@ -592,6 +600,22 @@ class WorklistEntry:
         return TIER_WORDS.get(self.row.tier or None, self.row.tier)
 
     @property
+    def can_submit(self) -> bool:
+        """Whether the row may join a batch marked submitted."""
+        return any(status == WorklistStatus.SUBMITTED for status, _ in self.transitions)
+
+    @property
+    def finding_counts(self) -> list[tuple[str, str]]:
+        """(severity, "2 blocks") for the folded line, blocks first."""
+        counts: dict[str, int] = {}
+        for finding in self.findings:
+            counts[finding.severity] = counts.get(finding.severity, 0) + 1
+        return [
+            (severity, f"{count} {FOLDED_WORDS.get(severity, ('', ''))[count != 1]}".strip())
+            for severity, count in counts.items()
+        ]
+
+    @property
     def can_deny(self) -> bool:
         return any(status == WorklistStatus.DENIED for status, _ in self.transitions)
 
@@ -639,7 +663,12 @@ def _query(params: Mapping[str, Any]) -> str:
 
 
 def _render_worklist(
-    request: HttpRequest, params: QueryDict, *, error: str = "", status: int = 200
+    request: HttpRequest,
+    params: QueryDict,
+    *,
+    error: str = "",
+    status: int = 200,
+    selected: set[int] | None = None,
 ) -> HttpResponse:
     user = _user(request)
     practice = _practice(request)
@@ -652,8 +681,10 @@ def _render_worklist(
     status_filter: str = form.cleaned_data.get("status", "") if valid else ""
     tier_filter: str = form.cleaned_data.get("tier", "") if valid else ""
     practitioner_filter: int | None = form.cleaned_data.get("practitioner") if valid else None
+    search: str = form.cleaned_data.get("search", "").strip() if valid else ""
     filters: dict[str, Any] = {
         "month": f"{first:%Y-%m}",
+        "search": search,
         "status": status_filter,
         "tier": tier_filter,
         "practitioner": practitioner_filter,
@@ -671,6 +702,7 @@ def _render_worklist(
             status=status_filter or None,
             tier=tier_filter or None,
             practitioner_id=practitioner_filter,
+            search=search,
         )
         total = rows.aggregate(total=Sum("total_amount"))["total"] or total
         page = Paginator(rows, WORKLIST_PAGE_SIZE).get_page(params.get("page"))
@@ -697,9 +729,11 @@ def _render_worklist(
             "can_export": user.role in BILLING_STAFF,
             "query": query,
             "export_url": f"{reverse('api-worklist-export')}?"
-            f"{_query(dict(filters, version=version))}",
+            f"{_query(dict(filters, version=version, search=None))}",
+            "search": search,
             "dashboard_url": _dashboard_url(first),
             "error": error,
+            "selected": selected or set(),
         },
         status=status,
     )
@@ -708,9 +742,10 @@ def _render_worklist(
 @role_required(BILLING_VIEWERS)
 def worklist(request: HttpRequest) -> HttpResponse:
     """The worklist of a month's close (billing-rules.md sections 3 and 4): one row per
-    patient with its tier, codes × units, amount, counted minutes, status and every
-    finding in plain words; filters by status, tier and practitioner; 50 rows a page; an
-    older close version is shown read-only."""
+    patient with its tier, codes × units, amount, counted minutes, status and its
+    findings folded to one line (open for each in plain words); search by patient name or
+    MRN; filters by status, tier and practitioner; rows selected for one "mark
+    submitted"; 50 rows a page; an older close version is shown read-only."""
     return _render_worklist(request, request.GET)
 
 
@@ -751,6 +786,39 @@ def worklist_row_status(request: HttpRequest, pk: int) -> HttpResponse:
         return _render_worklist(request, back, error=f"{name}: {error.detail}", status=409)
     messages.success(request, f"{name}: {before} → {row.get_status_display()}.")
     return redirect(f"{reverse('worklist')}?{back.urlencode()}#row-{row.pk}")
+
+
+@role_required(BILLING_STAFF)
+@require_POST
+def worklist_bulk_status(request: HttpRequest) -> HttpResponse:
+    """Mark the selected claims submitted in one action (the day's batch): all or none,
+    through billing.services.worklist_rows_set_status (only rows of the current version
+    that may move to submitted; each change audited). Errors come back on the worklist
+    with the selection kept: 400."""
+    back = QueryDict(request.POST.get("back", ""))
+    kept = QueryDict(mutable=True)
+    for key in (*FILTER_KEYS, "page"):
+        if back.get(key):
+            kept[key] = back[key]
+    ids = [int(value) for value in request.POST.getlist("row") if value.isdigit()]
+    try:
+        moved = worklist_rows_set_status(
+            practice=_practice(request),
+            row_ids=ids,
+            actor=_user(request),
+            status=WorklistStatus.SUBMITTED,
+        )
+    except ValidationError as error:
+        return _render_worklist(
+            request, kept, error=_error_text(error), status=400, selected=set(ids)
+        )
+    except PeriodClosed as error:
+        return _render_worklist(
+            request, kept, error=str(error.detail), status=409, selected=set(ids)
+        )
+    count = len(moved)
+    messages.success(request, f"{count} claim{'s' if count != 1 else ''} marked submitted.")
+    return redirect(f"{reverse('worklist')}?{kept.urlencode()}")
 
 
 # -- services billed elsewhere ---------------------------------------------------------

@@ -12,6 +12,7 @@ from django.db.models import Prefetch, QuerySet
 
 from billing.models import ClaimLine, WorklistRow
 from ccm.models import BillingMonth, Practice
+from patients.selectors import name_or_mrn_matches
 
 EXPORT_HEADER = (
     "mrn",
@@ -47,9 +48,11 @@ def worklist_rows(
     status: str | None = None,
     tier: str | None = None,
     practitioner_id: int | None = None,
+    search: str = "",
 ) -> QuerySet[WorklistRow]:
     """A close version's rows (the latest by default) with patient, practitioner and
-    lines loaded in a fixed number of queries."""
+    lines loaded in a fixed number of queries; `search`: words of the patient's name or
+    MRN, each of which must match."""
     rows = (
         WorklistRow.objects.filter(
             practice=practice,
@@ -65,6 +68,8 @@ def worklist_rows(
         rows = rows.filter(tier="" if tier == "none" else tier)
     if practitioner_id is not None:
         rows = rows.filter(billing_practitioner_id=practitioner_id)
+    for words in name_or_mrn_matches(search, via="patient__"):
+        rows = rows.filter(words)
     return rows
 
 

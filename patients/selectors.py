@@ -31,15 +31,25 @@ def patient_list(
     """The practice's patients, by name, optionally searched by name or MRN (every word
     must match the first name, last name or MRN: "jane doe", "doe", "MRN-001")."""
     queryset = Patient.objects.filter(practice=practice).select_related("billing_practitioner")
-    for word in search.split():
-        queryset = queryset.filter(
-            Q(first_name__icontains=word) | Q(last_name__icontains=word) | Q(mrn__icontains=word)
-        )
+    for words in name_or_mrn_matches(search):
+        queryset = queryset.filter(words)
     if billing_practitioner_id is not None:
         queryset = queryset.filter(billing_practitioner_id=billing_practitioner_id)
     if is_active is not None:
         queryset = queryset.filter(is_active=is_active)
     return queryset
+
+
+def name_or_mrn_matches(search: str, via: str = "") -> list[Q]:
+    """One condition per word of `search`, each matching a patient's first name, last name
+    or MRN ("jane doe", "doe", "MRN-001"); `via` reaches the patient from another model
+    ("patient__"). Filter by each in turn: every word must match."""
+    return [
+        Q(**{f"{via}first_name__icontains": word})
+        | Q(**{f"{via}last_name__icontains": word})
+        | Q(**{f"{via}mrn__icontains": word})
+        for word in search.split()
+    ]
 
 
 def patient_get(*, practice: Practice, patient_id: int) -> Patient:

@@ -237,6 +237,8 @@ def body_for(route: Route, side: Side) -> dict[str, Any]:
         },
         "billing-month-reopen": {"reason": "walker"},
         "worklist-row-status": {"status": "submitted"},
+        "api-worklist-bulk-status": {"ids": [side.worklist_row.pk], "status": "submitted"},
+        "worklist-bulk-status": {"row": [side.worklist_row.pk]},
         "other-service-add": {"patient": side.patient.pk, "code": "G0181", "date": today},
         "api-users": {"username": "walker", "role": "rn", "full_name": "Walk Er"},
         "api-user": {"role": "lpn"},

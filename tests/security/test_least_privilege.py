@@ -133,6 +133,8 @@ NEEDS: dict[str, C | dict[str, C]] = {
     "billing-month-reopen": C.WORK_CLAIMS,
     "worklist": C.SEE_REVENUE,
     "worklist-row-status": C.WORK_CLAIMS,
+    "worklist-bulk-status": C.WORK_CLAIMS,
+    "api-worklist-bulk-status": C.WORK_CLAIMS,
     "other-service-add": C.WORK_CLAIMS,
 }
 
