@@ -63,4 +63,5 @@ urlpatterns = [
     path("", include("billing.urls_fees")),
     path("", include("billing.urls_worklist")),
     path("", include("billing.urls_pages")),
+    path("", include("billing.urls_reports")),
 ]

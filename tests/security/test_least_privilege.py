@@ -136,6 +136,10 @@ NEEDS: dict[str, C | dict[str, C]] = {
     "worklist-bulk-status": C.WORK_CLAIMS,
     "api-worklist-bulk-status": C.WORK_CLAIMS,
     "other-service-add": C.WORK_CLAIMS,
+    "reports": C.SEE_REVENUE,
+    "report-revenue-csv": C.SEE_REVENUE,
+    "report-minutes-csv": C.SEE_REVENUE,
+    "report-missed-csv": C.SEE_REVENUE,
 }
 
 
