@@ -1,12 +1,15 @@
-"""`seed_demo`: the demo practice, one user per role (sign-in details printed) and demo
-patients; running it twice changes nothing."""
+"""`seed_demo`: the demo practice, one user per role (sign-in details printed), demo
+patients with this month so far, and a previous month ready to close
+(demo.previous_month); running it twice changes nothing."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django.core.management.base import BaseCommand
+from django.utils import timezone
 
+from demo.previous_month import CASES, previous_month, seed_previous_month
 from demo.seed import DEMO_PASSWORD, DEMO_PATIENTS, seed_demo_patients, seed_demo_users
 
 
@@ -25,3 +28,11 @@ class Command(BaseCommand):
         self.stdout.write(f"{len(patients)} demo patients:")
         for demo, patient in zip(DEMO_PATIENTS, patients, strict=True):
             self.stdout.write(f"  {patient.mrn} {patient.full_name:<18} {demo.note}")
+        last = seed_previous_month(practice)
+        month = f"{previous_month(timezone.localdate()):%Y-%m}"
+        self.stdout.write(
+            f"{len(last)} patients with a {month} ready to close: sign in as billing and "
+            f"close it on the dashboard (or `close_month {month} --practice {practice.slug}`)."
+        )
+        for case, patient in zip(CASES, last, strict=True):
+            self.stdout.write(f"  {patient.mrn} {patient.full_name:<18} {case.story}")
