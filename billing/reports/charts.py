@@ -56,11 +56,12 @@ def stacked_bars(
     top = max(totals, default=Decimal(0))
     pad_top, pad_bottom = 22.0, 26.0
     usable = height - pad_top - pad_bottom
-    slot = width / max(len(labels), 1)
+    pad_side = 18.0  # room for a total printed over the first or last bar
+    slot = (width - 2 * pad_side) / max(len(labels), 1)
     bar_width = slot * 0.62
     bars = []
     for index, (label, row, total) in enumerate(zip(labels, values, totals, strict=True)):
-        x = index * slot + (slot - bar_width) / 2
+        x = pad_side + index * slot + (slot - bar_width) / 2
         y = pad_top + usable
         segments = []
         for number, value in enumerate(row):
@@ -81,7 +82,7 @@ def stacked_bars(
             StackedBar(
                 label=label,
                 x=round(x, 1),
-                label_x=round(index * slot + slot / 2, 1),
+                label_x=round(pad_side + index * slot + slot / 2, 1),
                 top_y=round(y - 6, 1),
                 total_text=f"{unit}{total:,.0f}" if closed else "",
                 segments=tuple(segments),

@@ -65,6 +65,10 @@ def reports(request: HttpRequest) -> HttpResponse:
     missed = missed_revenue(practice, month)
     month_text = f"{month:%Y-%m}"
     query = urlencode({"month": month_text})
+    amounts = [
+        [revenue.amount(m, code) if m.codes is not None else None for code in revenue.codes]
+        for m in revenue.months
+    ]
     this_month = month_start(timezone.localdate())
     return render(
         request,
@@ -75,21 +79,26 @@ def reports(request: HttpRequest) -> HttpResponse:
             "previous_month": f"{shift_month(month, -1):%Y-%m}",
             "next_month": f"{shift_month(month, 1):%Y-%m}" if month < this_month else None,
             "revenue": revenue,
-            "revenue_chart": stacked_bars(
-                [f"{m.month:%b %y}" for m in revenue.months],
-                revenue.codes,
-                [
-                    [
-                        revenue.amount(m, code) if m.codes is not None else None
-                        for code in revenue.codes
-                    ]
-                    for m in revenue.months
-                ],
-            ),
+            # Each chart twice: wide for a laptop, narrow for a phone (CSS shows one).
+            "revenue_charts": [
+                stacked_bars(
+                    [f"{m.month:{label}}" for m in revenue.months],
+                    revenue.codes,
+                    amounts,
+                    width=width,
+                    height=height,
+                )
+                for label, width, height in (("%b %y", 720, 240), ("%b", 360, 220))
+            ],
             "staff": staff,
-            "staff_chart": horizontal_bars(
-                [(s.user.display_name, s.ccm_seconds, f"{s.ccm_minutes} min") for s in staff]
-            ),
+            "staff_charts": [
+                horizontal_bars(
+                    [(s.user.display_name, s.ccm_seconds, f"{s.ccm_minutes} min") for s in staff],
+                    width=width,
+                    label_width=label_width,
+                )
+                for width, label_width in ((720, 200), (360, 150))
+            ],
             "missed": missed,
             "missed_near": missed_total(missed, NEAR),
             "missed_capped": missed_total(missed, CAPPED),

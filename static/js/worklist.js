@@ -15,6 +15,11 @@
   var count = form.querySelector("[data-role=selected-count]");
   var button = form.querySelector("[data-testid=bulk-submit]");
 
+  if (boxes.length === 0) {
+    form.hidden = true; // nothing on this page may be marked submitted
+    return;
+  }
+
   var update = function () {
     var chosen = boxes.filter(function (box) { return box.checked; }).length;
     count.textContent = chosen ? chosen + " selected" : "";
@@ -26,7 +31,7 @@
   };
 
   if (all) {
-    all.closest("label").hidden = boxes.length === 0;
+    all.closest("label").hidden = false;
     all.addEventListener("change", function () {
       boxes.forEach(function (box) { box.checked = all.checked; });
       update();

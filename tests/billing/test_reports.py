@@ -107,9 +107,11 @@ def test_the_reports_page_charts_each_report(month: MonthScenario, billing_user:
     response = signed_in(billing_user).get("/billing/reports/", {"month": f"{month.month:%Y-%m}"})
     assert response.status_code == 200
     html = response.content.decode()
-    chart = html.split('data-testid="revenue-chart"', 1)[1].split("</svg>", 1)[0]
-    assert len(re.findall(r'<rect [^>]*class="series-\d"', chart)) == 5  # one month, 5 codes
-    assert "$662" in chart  # the closed month's total on its bar
+    charts = html.split('data-testid="revenue-chart"')[1:]
+    assert len(charts) == 2  # wide and narrow
+    for chart in (c.split("</svg>", 1)[0] for c in charts):
+        assert len(re.findall(r'<rect [^>]*class="series-\d"', chart)) == 5  # 1 month, 5 codes
+        assert "$662" in chart  # the closed month's total on its bar
     minutes = html.split('data-testid="minutes-chart"', 1)[1].split("</svg>", 1)[0]
     assert minutes.count("<rect") == 2 and "309 min" in minutes
     assert 'data-testid="missed-near">$116.86<' in html
