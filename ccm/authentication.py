@@ -21,4 +21,8 @@ class TokenAuthentication(authentication.TokenAuthentication):
             raise exceptions.AuthenticationFailed(_("Invalid token.")) from None
         if not token.user.is_active:
             raise exceptions.AuthenticationFailed(_("User inactive or deleted."))
+        if token.user.must_change_password:
+            raise exceptions.AuthenticationFailed(
+                _("Choose your own password on the web first: you have a one-time one.")
+            )
         return (token.user, token)

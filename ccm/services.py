@@ -185,6 +185,7 @@ def practice_user_create(
     )
     user.must_change_password = True
     user.save(update_fields=["must_change_password"])
+    _revoke_tokens(user)  # an API token only once they have chosen their password
     return IssuedPassword(user, password)
 
 

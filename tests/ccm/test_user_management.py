@@ -57,6 +57,7 @@ def test_the_admin_adds_a_user_who_gets_a_one_time_password(
     (created,) = events(nina, "user.create")
     assert created.actor_id == admin_user.pk
     assert password not in str(created.after) and created.after["role"] == "rn"
+    assert not Token.objects.filter(user=nina).exists()
     # The one-time password is not a way into the API: they choose their own first.
     token = APIClient().post("/api/auth/token/", {"username": "nina", "password": password})
     assert token.status_code == 400 and "one-time password" in str(token.json())
@@ -387,3 +388,11 @@ def test_practice_settings_are_the_admins_and_audited(admin_user: User, nurse: U
     (event,) = AuditEvent.objects.filter(action="practice.update", practice=practice)
     assert event.before == {"name": "Home Practice", "fee_locality": ""}
     assert event.after == {"name": "Home Clinic", "fee_locality": "0111205"}
+
+
+def test_a_token_does_not_outrun_a_one_time_password(nurse: User, api_client_for: ApiFor) -> None:
+    """Defence in depth: even a token that exists is refused until the user has chosen
+    their own password."""
+    User.objects.filter(pk=nurse.pk).update(must_change_password=True)
+    response = api_client_for(nurse).get("/api/me/")
+    assert response.status_code == 401 and "one-time" in response.json()["detail"]
