@@ -171,3 +171,20 @@ def test_another_practice_sees_none_of_ours(month: MonthScenario, outsider: User
 
 def test_a_malformed_month_is_404(billing_user: User) -> None:
     assert signed_in(billing_user).get("/billing/reports/", {"month": "2026-13"}).status_code == 404
+
+
+def test_csv_cells_a_spreadsheet_would_run_are_neutralised(
+    practice: Practice,
+    billing_user: User,
+    make_patient: Callable[..., Patient],
+    nurse: User,
+) -> None:
+    from tests.billing.conftest import last_month
+
+    hostile = make_patient(last_name='=HYPERLINK("http://evil","x")', first_name="@SUM(A1)")
+    log_minutes(nurse, [hostile], 10, 18)  # 2 min short of 99490: on the missed report
+    body = signed_in(billing_user).get(
+        "/billing/reports/missed.csv", {"month": f"{last_month():%Y-%m}"}
+    )
+    (row,) = read_csv(body.content)
+    assert row["patient_name"] == '\'=HYPERLINK("http://evil","x"), @SUM(A1)'
