@@ -173,7 +173,7 @@ def worklist_rows_set_status(
     if not wanted:
         raise ValidationError({"ids": ["Select at least one row."]})
     rows = list(
-        WorklistRow.objects.select_for_update(of=("self",))
+        WorklistRow.objects.select_for_update(no_key=True, of=("self",))
         .filter(practice=practice, pk__in=wanted)
         .select_related("patient")
         .order_by("pk")

@@ -118,12 +118,16 @@ def _check_staff_fields(*, role: str, npi: str) -> None:
 def _lock_practice(practice: Practice) -> None:
     """Serialise the practice's user changes (the last-admin rule reads the others' roles).
     Lock order: the practice row, then user rows."""
-    Practice.objects.select_for_update().filter(pk=practice.pk).values_list("pk").first()
+    Practice.objects.select_for_update(no_key=True).filter(pk=practice.pk).values_list("pk").first()
 
 
 def _locked_user(user: User) -> User:
     _lock_practice(user.practice)  # type: ignore[arg-type]
-    return User.objects.select_for_update(of=("self",)).select_related("practice").get(pk=user.pk)
+    return (
+        User.objects.select_for_update(no_key=True, of=("self",))
+        .select_related("practice")
+        .get(pk=user.pk)
+    )
 
 
 def _refuse_removing_last_admin(user: User, what: str) -> None:
@@ -302,7 +306,7 @@ def user_password_reset(*, user: User, actor: User) -> IssuedPassword:
 def user_password_chosen(*, user: User) -> User:
     """The user chose their own password (after a one-time one): audited, never the
     password itself."""
-    user = User.objects.select_for_update().get(pk=user.pk)
+    user = User.objects.select_for_update(no_key=True).get(pk=user.pk)
     was_one_time = user.must_change_password
     user.must_change_password = False
     user.save(update_fields=["must_change_password"])
@@ -322,7 +326,7 @@ def practice_settings_update(
 ) -> Practice:
     """The admin renames the practice or sets its Medicare fee locality (billing-rules.md
     section 1: a month is priced with the practice's schedule of its locality); audited."""
-    practice = Practice.objects.select_for_update().get(pk=practice.pk)
+    practice = Practice.objects.select_for_update(no_key=True).get(pk=practice.pk)
     before = snapshot(practice, PRACTICE_SETTINGS_FIELDS)
     practice.name = name.strip()
     practice.fee_locality = fee_locality.strip()

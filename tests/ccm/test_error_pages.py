@@ -56,5 +56,6 @@ def test_500_is_a_page_rendered_without_the_requests_context() -> None:
     assert page.status_code == 500
     html = page.content.decode()
     assert "Something went wrong on our side" in html and 'href="/"' in html
+    assert 'data-testid="error-detail"' in html
     api = views.server_error(RequestFactory().get("/api/patients/"))
     assert api.status_code == 500 and b"logged" in api.content
