@@ -41,6 +41,7 @@ from billing.selectors import (
 from ccm.audit import audit_record
 from ccm.exceptions import PeriodClosed
 from ccm.gc_pause import gc_paused
+from ccm.locks import lock_for_change
 from ccm.models import BillingMonth, Practice, User
 from ccm.periods import month_start
 from patients.models import Patient
@@ -74,7 +75,7 @@ def close_request(
     run (claimed False); when closed, (its last run, False): the request is idempotent."""
     first = month_start(month)
     billing_month, _ = BillingMonth.objects.get_or_create(practice=practice, month=first)
-    billing_month = BillingMonth.objects.select_for_update().get(pk=billing_month.pk)
+    billing_month = BillingMonth.objects.select_for_update(no_key=True).get(pk=billing_month.pk)
     if billing_month.status != BillingMonth.Status.OPEN:
         run = CloseRun.objects.filter(
             practice=practice, month=first, version=billing_month.version
@@ -276,7 +277,7 @@ def close_chunk(*, chunk_id: int) -> bool:
         # Lock the chunk row only (`of`): locking the joined run row too would make every
         # chunk of a run wait for the one before it, and no worker could work in parallel.
         chunk = (
-            CloseChunk.objects.select_for_update(of=("self",))
+            CloseChunk.objects.select_for_update(of=("self",), no_key=True)
             .select_related("run")
             .get(pk=chunk_id)
         )
@@ -313,8 +314,11 @@ def _fault_injection_pause() -> None:
 @transaction.atomic
 def close_finalize(*, run_id: int) -> bool:
     """Mark the run succeeded and the month closed once no chunk is pending; True when
-    this call closed it (billing-months: closing → closed, same version)."""
-    run = CloseRun.objects.select_for_update().get(pk=run_id)
+    this call closed it (billing-months: closing → closed, same version). Locks in the
+    order of ccm.locks: the month, then the run."""
+    practice_id, month = CloseRun.objects.values_list("practice_id", "month").get(pk=run_id)
+    lock_for_change(BillingMonth.objects.filter(practice_id=practice_id, month=month))
+    run = CloseRun.objects.select_for_update(no_key=True).get(pk=run_id)
     if run.status != CloseRun.Status.RUNNING or run.chunks.filter(done=False).exists():
         return False
     closed = BillingMonth.objects.filter(
@@ -374,7 +378,7 @@ def reopen_month(*, practice: Practice, month: dt.date, actor: User, reason: str
     if not reason.strip():
         raise ValidationError({"reason": ["Say why the month is reopened: it is audited."]})
     billing_month = (
-        BillingMonth.objects.select_for_update()
+        BillingMonth.objects.select_for_update(no_key=True)
         .filter(practice=practice, month=month_start(month))
         .first()
     )

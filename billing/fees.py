@@ -142,7 +142,7 @@ def fee_schedule_import(*, practice: Practice, actor: User | None, text: str) ->
     rows = parse_fee_csv(text)
     existing = {
         (e.code, e.year, e.locality): e
-        for e in FeeScheduleEntry.objects.select_for_update().filter(practice=practice)
+        for e in FeeScheduleEntry.objects.select_for_update(no_key=True).filter(practice=practice)
     }
     created = updated = unchanged = 0
     for row in rows:

@@ -89,7 +89,9 @@ def mdm_attest(
         raise ValidationError(errors)
     ensure_month_open(patient.practice, first)
     existing = (
-        MdmAttestation.objects.select_for_update().filter(patient=patient, month=first).first()
+        MdmAttestation.objects.select_for_update(no_key=True)
+        .filter(patient=patient, month=first)
+        .first()
     )
     before = snapshot(existing, MDM_AUDIT_FIELDS) if existing else None
     attestation = existing or MdmAttestation(patient=patient, month=first)
@@ -125,7 +127,7 @@ def worklist_row_set_status(
 ) -> WorklistRow:
     """Billing staff move a claim through review → submitted → paid or denied (with a
     reason); only rows of the month's current close version; audited."""
-    row = WorklistRow.objects.select_for_update().get(pk=row.pk)
+    row = WorklistRow.objects.select_for_update(no_key=True).get(pk=row.pk)
     current = BillingMonth.objects.get(practice_id=row.practice_id, month=row.month)
     if row.version != current.version:
         raise PeriodClosed(
