@@ -105,9 +105,21 @@ TEMPLATES = [
     },
 ]
 
+# Two PostgreSQL roles in production (README, Production): DATABASE_URL is the
+# application's, a role that owns nothing (it cannot truncate the audit log, alter a table
+# or switch a trigger off); DATABASE_OWNER_URL is the owner of the tables, used only by
+# `make migrate` (DATABASE_ROLE=owner). Migration ccm 0007 grants the application role
+# what it needs, on today's tables and on every table later migrations create.
+_APP_DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}") or ""
+_OWNER_DATABASE_URL = env_str("DATABASE_OWNER_URL") or _APP_DATABASE_URL
+CCM_DATABASE_APP_ROLE: str | None = (
+    dj_database_url.parse(_APP_DATABASE_URL).get("USER") or None
+    if _OWNER_DATABASE_URL != _APP_DATABASE_URL
+    else None
+)
 DATABASES = {
     "default": dj_database_url.parse(
-        env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}") or "",
+        _OWNER_DATABASE_URL if env_str("DATABASE_ROLE") == "owner" else _APP_DATABASE_URL,
         conn_max_age=env_int("CONN_MAX_AGE", 60),
         conn_health_checks=True,
     )
