@@ -50,12 +50,16 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # Before anything reads a parameter: NUL bytes are a 400 naming it (stripped in search).
+    "ccm.middleware.InputGuardMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "ccm.middleware.SessionTimeoutMiddleware",
     "ccm.middleware.SecurityHeadersMiddleware",
+    # After CSRF (its view check runs first): a deadlock victim's view runs again.
+    "ccm.middleware.RetryConflictsMiddleware",
     # Last, as django-axes asks: it turns a lockout into its response.
     "axes.middleware.AxesMiddleware",
 ]
@@ -85,6 +89,17 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 LOGIN_URL_PATH = "/login/"
+CSRF_FAILURE_VIEW = "ccm.views.csrf_failure"
+
+# Request limits (issue 15: no input gives a 500). A body larger than this is a 400 that
+# says so, before it is read (Django's RequestDataTooBig, ccm.views.bad_request); a JSON
+# body nested deeper than JSON_MAX_DEPTH is a 400 too (ccm.parsers). Text fields have
+# their own lengths (ccm.limits).
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("REQUEST_BODY_MAX_BYTES", 10 * 1024 * 1024)
+JSON_MAX_DEPTH = env_int("JSON_MAX_DEPTH", 32)
+# A transaction PostgreSQL picked as a deadlock or serialization victim is run again,
+# this many attempts in all (ccm.middleware.RetryConflictsMiddleware).
+REQUEST_ATTEMPTS = env_int("REQUEST_ATTEMPTS", 3)
 
 ROOT_URLCONF = "ccm.urls"
 WSGI_APPLICATION = "ccm.wsgi.application"
@@ -162,6 +177,12 @@ REST_FRAMEWORK = {
     # drf-spectacular plus the error answers every view can give (ccm/openapi.py).
     "DEFAULT_SCHEMA_CLASS": "ccm.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    # DRF's JSON parser within the depth and text bounds of ccm/parsers.py.
+    "DEFAULT_PARSER_CLASSES": [
+        "ccm.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     # DRF's negotiation, answered at once for a JSON client (ccm/negotiation.py).
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": "ccm.negotiation.JSONFirstNegotiation",
     "EXCEPTION_HANDLER": "ccm.api_errors.exception_handler",
