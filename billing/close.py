@@ -41,6 +41,7 @@ from billing.selectors import (
 from ccm.audit import audit_record
 from ccm.exceptions import PeriodClosed
 from ccm.gc_pause import gc_paused
+from ccm.limits import REASON_MAX_LENGTH, text_problem
 from ccm.locks import lock_for_change
 from ccm.models import BillingMonth, Practice, User
 from ccm.periods import month_start
@@ -377,6 +378,8 @@ def reopen_month(*, practice: Practice, month: dt.date, actor: User, reason: str
     version's rows stay readable; the next close writes version + 1."""
     if not reason.strip():
         raise ValidationError({"reason": ["Say why the month is reopened: it is audited."]})
+    if problem := text_problem(reason, REASON_MAX_LENGTH):
+        raise ValidationError({"reason": [problem]})
     billing_month = (
         BillingMonth.objects.select_for_update(no_key=True)
         .filter(practice=practice, month=month_start(month))

@@ -32,6 +32,7 @@ from patients.models import (
     Patient,
     Visit,
 )
+from patients.service_codes import KNOWN_OTHER_SERVICE_CODES, unknown_code_message
 
 # Who may do what (the API's `allowed_roles` and the pages' `role_required` use these).
 PATIENT_READERS = ALL_ROLES
@@ -647,6 +648,8 @@ def other_service_create(
         note=note.strip(),
     )
     errors: dict[str, list[str]] = {}
+    if service.code not in KNOWN_OTHER_SERVICE_CODES:
+        _add(errors, "code", unknown_code_message(service.code))
     if service.practitioner_npi:
         try:
             validate_npi(service.practitioner_npi)

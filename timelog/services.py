@@ -21,6 +21,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from ccm.audit import audit_record, snapshot
+from ccm.limits import NOTE_MAX_LENGTH, text_problem
 from ccm.locks import lock_for_change
 from ccm.models import CARE_TEAM_ROLES, Role, User
 from ccm.periods import ensure_month_open
@@ -100,6 +101,10 @@ def _validate(entry: TimeActivityInput, *, today: dt.date) -> None:
         errors["program"] = [f"{entry.program!r} is not a known program."]
     if not entry.note.strip():
         errors["note"] = ["Say what was done: an audit needs it."]
+    for field, text in (("note", entry.note), ("outcome", entry.outcome)):
+        problem = text_problem(text, NOTE_MAX_LENGTH)
+        if problem:
+            errors[field] = [problem]
     if entry.started_at is not None and entry.duration_seconds > 0:
         start = dt.datetime.combine(entry.date, entry.started_at)
         if (start + dt.timedelta(seconds=entry.duration_seconds)).date() != entry.date:
