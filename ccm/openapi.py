@@ -55,8 +55,21 @@ class AutoSchema(SpectacularAutoSchema):
         for code, (body, description) in self.error_answers(operation).items():
             if str(code) not in operation["responses"]:
                 answer = self._get_response_for_code(body, str(code))  # type: ignore[no-untyped-call]
-                operation["responses"][str(code)] = {**answer, "description": description}
+                operation["responses"][str(code)] = {
+                    **answer,
+                    **self.as_json(answer),
+                    "description": description,
+                }
         return operation
+
+    @staticmethod
+    def as_json(answer: dict[str, Any]) -> dict[str, Any]:
+        """Errors are JSON whatever the operation's own format (ccm.negotiation.ExportApi):
+        the answer's schema under application/json only."""
+        content = answer.get("content") or {}
+        if not content or "application/json" in content:
+            return {}
+        return {"content": {"application/json": next(iter(content.values()))}}
 
     def error_answers(self, operation: dict[str, Any]) -> dict[int, tuple[Any, str]]:
         parameters = operation.get("parameters", [])
