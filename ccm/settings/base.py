@@ -204,7 +204,13 @@ SPECTACULAR_SETTINGS = {
 # server; CELERY_BROKER_URL=redis://... in production.
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
 CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND")
-CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {}
+# Redis hands a task whose worker never acknowledged it to another worker after the
+# visibility timeout: longer than any chunk takes (about 10 s at 25,000 patients,
+# docs/benchmarks.md), so a chunk still running is never taken twice. A dead worker's
+# chunk does not wait for it: the sweep below sends it again within CCM_CLOSE_SWEEP_SECONDS.
+CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {
+    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 300)
+}
 if CELERY_BROKER_URL == "filesystem://":
     _broker_dir = RUN_DIR / "broker"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -223,18 +229,37 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 600)
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 900)
 CELERY_TIMEZONE = TIME_ZONE
-# Beat: close the previous month from CCM_CLOSE_DAY (default the 3rd) and re-dispatch any
-# close whose worker died.
+# Beat: close the previous month from CCM_CLOSE_DAY (default the 3rd).
 CCM_CLOSE_DAY = env_int("CCM_CLOSE_DAY", 3)
 # Each chunk reads the whole month of activities once; 25k patients per chunk measured
 # fastest at 100k patients (docs/benchmarks.md).
 CCM_CLOSE_CHUNK_SIZE = env_int("CCM_CLOSE_CHUNK_SIZE", 25000)
+# A stalled close resumes within a minute, with no operator (billing/close.py):
+# - a chunk's transaction pings PostgreSQL every CCM_CLOSE_HEARTBEAT_SECONDS while the
+#   engine works; a session silent for CCM_CLOSE_STALL_SECONDS (a hung worker) or whose
+#   machine stops answering TCP keepalives (about 25 s) is ended, freeing its chunk; a
+#   killed worker's session ends at once;
+# - beat's sweep, every CCM_CLOSE_SWEEP_SECONDS, sends again the pending chunks no worker
+#   holds that a worker had started, that were never sent CCM_CLOSE_DISPATCH_GRACE_SECONDS
+#   after the request (the broker was down), or that no worker started within
+#   CCM_CLOSE_REDISPATCH_SECONDS (a lost message). A killed worker's month: closed in
+#   about one sweep plus one chunk.
+CCM_CLOSE_HEARTBEAT_SECONDS = env_int("CCM_CLOSE_HEARTBEAT_SECONDS", 5)
+CCM_CLOSE_STALL_SECONDS = env_int("CCM_CLOSE_STALL_SECONDS", 45)
+CCM_CLOSE_SWEEP_SECONDS = env_int("CCM_CLOSE_SWEEP_SECONDS", 15)
+CCM_CLOSE_DISPATCH_GRACE_SECONDS = env_int("CCM_CLOSE_DISPATCH_GRACE_SECONDS", 10)
+CCM_CLOSE_REDISPATCH_SECONDS = env_int("CCM_CLOSE_REDISPATCH_SECONDS", 120)
 CELERY_BEAT_SCHEDULE = {
     "close-due-months": {
         "task": "billing.close_due_months",
         "schedule": crontab(hour=2, minute=15),
     },
-    "close-resume": {"task": "billing.close_resume", "schedule": 300.0},
+    "close-resume": {
+        "task": "billing.close_resume",
+        "schedule": float(CCM_CLOSE_SWEEP_SECONDS),
+        # A sweep not started by the next one is not worth running.
+        "options": {"expires": float(CCM_CLOSE_SWEEP_SECONDS)},
+    },
     "refresh-call-lists": {
         "task": "billing.refresh_call_lists",
         "schedule": crontab(hour=3, minute=30),

@@ -42,7 +42,6 @@ DATABASES = {
 CCM_DATABASE_APP_ROLE = _roles["app"]["USER"]
 CELERY_BROKER_URL = os.environ.get("TEST_CELERY_BROKER_URL", "redis://127.0.0.1:6379/14")
 CELERY_RESULT_BACKEND = os.environ.get("TEST_CELERY_RESULT_BACKEND", "redis://127.0.0.1:6379/14")
-CELERY_BROKER_TRANSPORT_OPTIONS = {}
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -54,5 +53,9 @@ WHITENOISE_AUTOREFRESH = True
 # Each test run uses its own queue, so parallel runs on one Redis never take each other's
 # tasks; a worker started by a test is handed the same name.
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CCM_CELERY_QUEUE") or f"ccm-test-{os.getpid()}"
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 10}
+# Short, so a test's killed worker's task comes back soon; the fault tests that prove
+# the sweep resumes a close by itself run their processes with production's.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "10"))
+}
 CCM_CLOSE_CHUNK_PAUSE_SECONDS = float(os.environ.get("CCM_CLOSE_CHUNK_PAUSE_SECONDS", "0"))
