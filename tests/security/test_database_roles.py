@@ -6,8 +6,11 @@ is recorded. Every test here runs as the application role, as the whole suite do
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -16,10 +19,11 @@ from django.db import DatabaseError, connection, transaction
 
 from ccm.audit import audit_record
 from ccm.models import AuditEvent, User
-from ccm.test_database.base import MAINTENANCE_REASON, owner_connection
+from ccm.test_database.base import MAINTENANCE_REASON, DatabaseWrapper, owner_connection
 
 pytestmark = pytest.mark.django_db
 APP_ROLE = settings.CCM_DATABASE_APP_ROLE
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def refused(sql: str, params: list[object] | None = None) -> str:
@@ -209,3 +213,100 @@ def test_the_maintenance_record_is_append_only() -> None:
         ):
             with pytest.raises(DatabaseError, match="append-only"):
                 cursor.execute(sql)  # autocommit: each refusal ends its own transaction
+
+
+@pytest.fixture
+def deploy_database() -> Iterator[str]:
+    """An empty database beside the test database, dropped afterwards (by the bootstrap
+    superuser, as an administrator would make one)."""
+    name = f"{connection.settings_dict['NAME']}_deploy"
+    bootstrap = connection.settings_dict["TEST"]["ROLES"]["bootstrap"]
+    admin = DatabaseWrapper({**connection.settings_dict, **bootstrap, "NAME": "postgres"}, "admin")
+    admin.set_autocommit(True)
+    with admin.cursor() as cursor:
+        cursor.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        cursor.execute(f'CREATE DATABASE "{name}"')
+    yield name
+    with admin.cursor() as cursor:
+        cursor.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+    admin.close()
+
+
+@pytest.mark.slow
+def test_the_readme_production_steps_migrate_as_the_owner_for_an_app_that_owns_nothing(
+    deploy_database: str,
+) -> None:
+    """scripts/postgres_roles.sh (what docker-compose's PostgreSQL runs first), then `make
+    migrate` with DATABASE_OWNER_URL and DATABASE_URL, as README "Production" says: every
+    table is the owner's, and the application role reads and writes them and owns none."""
+    settings_dict = connection.settings_dict
+    roles = settings_dict["TEST"]["ROLES"]
+    passwords = {
+        "ccm_owner": roles["owner"]["PASSWORD"] if roles["owner"]["USER"] == "ccm_owner" else "x",
+        "ccm_app": roles["app"]["PASSWORD"] if roles["app"]["USER"] == "ccm_app" else "y",
+    }
+    host, port = settings_dict["HOST"] or "127.0.0.1", str(settings_dict["PORT"] or 5432)
+    server = dict(os.environ, PGHOST=host, PGPORT=port)
+    subprocess.run(
+        [str(ROOT / "scripts" / "postgres_roles.sh")],
+        env=dict(
+            server,
+            PGPASSWORD=roles["bootstrap"]["PASSWORD"] or "",
+            POSTGRES_USER=roles["bootstrap"]["USER"],
+            POSTGRES_DB=deploy_database,
+            CCM_OWNER_DB_PASSWORD=passwords["ccm_owner"],
+            CCM_APP_DB_PASSWORD=passwords["ccm_app"],
+        ),
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+
+    def url(role: str) -> str:
+        return f"postgres://{role}:{passwords[role]}@{host}:{port}/{deploy_database}"
+
+    migrate = subprocess.run(
+        ["make", "--no-print-directory", "migrate"],
+        cwd=ROOT,
+        env=dict(
+            server,
+            DJANGO_SETTINGS_MODULE="ccm.settings.production",
+            SECRET_KEY="deploy-test-" + "k" * 50,
+            DATABASE_URL=url("ccm_app"),
+            DATABASE_OWNER_URL=url("ccm_owner"),
+        ),
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert migrate.returncode == 0, migrate.stdout + migrate.stderr
+    app = DatabaseWrapper(
+        {
+            **settings_dict,
+            "USER": "ccm_app",
+            "PASSWORD": passwords["ccm_app"],
+            "NAME": deploy_database,
+        },
+        "deployed",
+    )
+    try:
+        with app.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*), count(*) FILTER (WHERE tableowner = 'ccm_owner'),"
+                " count(*) FILTER (WHERE has_table_privilege(tablename, 'SELECT, INSERT')),"
+                " count(*) FILTER (WHERE has_table_privilege(tablename, 'TRUNCATE'))"
+                " FROM pg_tables WHERE schemaname = 'public'"
+            )
+            tables, owned_by_owner, reachable, truncatable = cursor.fetchone()
+            assert tables > 20 and owned_by_owner == tables == reachable, (tables, owned_by_owner)
+            assert truncatable == 0
+            cursor.execute(
+                "SELECT count(*) FROM pg_class WHERE relowner ="
+                " (SELECT oid FROM pg_roles WHERE rolname = current_user)"
+            )
+            assert cursor.fetchone()[0] == 0
+            cursor.execute("SELECT count(*) FROM django_migrations WHERE app = 'ccm'")
+            assert cursor.fetchone()[0] >= 7
+    finally:
+        app.close()
