@@ -99,5 +99,6 @@ class ExportApi(APIView):
 
     def stream(self, pieces: Iterable[str], *, name: str) -> StreamingHttpResponse:
         """Answer `pieces` (text, in order) in the negotiated format, as file `name`."""
-        export_format: StreamedFormat = self.request.accepted_renderer
+        export_format = self.request.accepted_renderer
+        assert isinstance(export_format, StreamedFormat)  # noqa: S101 (renderer_classes)
         return export_format.response(pieces, filename=name)

@@ -186,7 +186,7 @@ class InputGuardMiddleware:
                 if values:
                     cleaned.setlist(name, [storable_or_stripped(value) for value in values])
             cleaned._mutable = False
-            request.GET = cleaned
+            request.GET = cleaned  # type: ignore[assignment]
         bad = _unstorable_name(request.GET)
         if bad is None and request.content_type in FORM_MEDIA_TYPES:
             request.body  # noqa: B018 (read once, so the views' parsers read it again)

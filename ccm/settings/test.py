@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import dj_database_url
 
@@ -16,9 +17,11 @@ DEBUG = False
 # user of TEST_DATABASE_URL), and migrated and flushed by the owner role
 # (ccm/test_database/base.py). Both roles are created when missing, with these passwords
 # (local test roles; scripts/ensure_services.sh creates them the same way).
-_server = dj_database_url.parse(
-    env_str("TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/ccm") or "",
-    conn_max_age=0,
+_server: dict[str, Any] = dict(
+    dj_database_url.parse(
+        env_str("TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/ccm") or "",
+        conn_max_age=0,
+    )
 )
 _roles = {
     "bootstrap": {"USER": _server["USER"], "PASSWORD": _server["PASSWORD"]},
@@ -31,14 +34,9 @@ _roles = {
         "PASSWORD": env_str("TEST_DATABASE_APP_PASSWORD", "ccm-app-test") or "",
     },
 }
-DATABASES = {
-    "default": {
-        **_server,
-        **_roles["app"],
-        "ENGINE": "ccm.test_database",
-        "TEST": {"ROLES": _roles},
-    }
-}
+_default: Any = {**_server, **_roles["app"]}
+_default.update(ENGINE="ccm.test_database", TEST={"ROLES": _roles})
+DATABASES = {"default": _default}
 CCM_DATABASE_APP_ROLE = _roles["app"]["USER"]
 CELERY_BROKER_URL = os.environ.get("TEST_CELERY_BROKER_URL", "redis://127.0.0.1:6379/14")
 CELERY_RESULT_BACKEND = os.environ.get("TEST_CELERY_RESULT_BACKEND", "redis://127.0.0.1:6379/14")

@@ -19,7 +19,7 @@ Each role is {"USER", "PASSWORD"} under settings_dict["TEST"]["ROLES"]["bootstra
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -82,14 +82,14 @@ class DatabaseCreation(creation.DatabaseCreation):
     def _create_test_db(self, verbosity: int, autoclobber: bool, keepdb: bool = False) -> str:
         with connected_as(self.connection, "bootstrap"):
             self.ensure_roles()
-            name: str = super()._create_test_db(verbosity, autoclobber, keepdb)
+            name: str = super()._create_test_db(verbosity, autoclobber, keepdb)  # type: ignore[misc]
         return name
 
     def ensure_roles(self) -> None:
         """Create the owner and application roles when missing (scripts/ensure_services.sh
         does the same for `make test`); a concurrent run creating one first is fine."""
         quote = self.connection.ops.quote_name
-        with self._nodb_cursor() as cursor:
+        with self.connection._nodb_cursor() as cursor:
             for name in ROLE_ATTRIBUTES:
                 role = _role(self.connection.settings_dict, name)
                 cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [role["USER"]])
@@ -113,11 +113,11 @@ class DatabaseCreation(creation.DatabaseCreation):
 
     def _destroy_test_db(self, test_database_name: str, verbosity: int) -> None:
         with connected_as(self.connection, "bootstrap"):
-            super()._destroy_test_db(test_database_name, verbosity)
+            super()._destroy_test_db(test_database_name, verbosity)  # type: ignore[misc]
 
 
 class DatabaseOperations(operations.DatabaseOperations):
-    def execute_sql_flush(self, sql_list: Sequence[str]) -> None:
+    def execute_sql_flush(self, sql_list: Iterable[str]) -> None:
         """The flush of a transactional test, as the owner (the application role may not
         truncate), recorded as audit maintenance."""
         with owner_connection(self.connection) as owner, owner.cursor() as cursor:
