@@ -73,10 +73,12 @@ class AutoSchema(SpectacularAutoSchema):
 
     def error_answers(self, operation: dict[str, Any]) -> dict[int, tuple[Any, str]]:
         parameters = operation.get("parameters", [])
-        filters = [p for p in parameters if p["in"] == "query" and p["name"] != "page"]
+        # Any query parameter can be bad input: a filter's value, or text that cannot be
+        # stored in any of them (ccm.middleware.InputGuardMiddleware).
+        query = [p for p in parameters if p["in"] == "query"]
         guarded = RolePermission in getattr(self.view, "permission_classes", ())
         answers: dict[int, tuple[Any, str]] = {}
-        if self.method in WRITE_METHODS or filters:
+        if self.method in WRITE_METHODS or query:
             answers[400] = (FIELD_ERRORS, "Bad input: the fields in error and why.")
         if guarded:
             answers[401] = (ErrorSerializer, "No valid token (or session).")
