@@ -17,6 +17,7 @@ from billing.models import FeeScheduleEntry
 from billing.rules import RULEBOOKS
 from billing.selectors import practice_fees, rulebook_for_month
 from ccm.audit import audit_record
+from ccm.limits import UNSTORABLE, is_storable
 from ccm.models import Practice, Role, User
 
 FEE_EDITORS = frozenset({Role.ADMIN, Role.BILLING})
@@ -98,6 +99,8 @@ def _parse_row(number: int, row: dict[str, str | None]) -> FeeRow:
 
 def parse_fee_csv(text: str) -> list[FeeRow]:
     """Parse the whole file first (all or nothing); errors name the row and the column."""
+    if not is_storable(text):
+        raise ValidationError({"file": [f"The file: {UNSTORABLE}"]})
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
     header = tuple((name or "").strip().lower() for name in reader.fieldnames or ())
     if set(FEE_CSV_HEADER) - set(header):

@@ -293,3 +293,14 @@ def test_odd_values_are_4xx(
 ) -> None:
     response = getattr(api(nurse), method)(url, body, content_type="application/json")
     assert 400 <= response.status_code < 500, response.content
+
+
+def test_a_nul_in_an_uploaded_file_is_a_400_naming_the_file(billing_user: User) -> None:
+    response = api(billing_user).generic(
+        "POST",
+        "/api/fee-schedule/import/",
+        "code,year,locality,amount\n99490,2026,a\x00b,60.00\n",
+        content_type="text/csv",
+    )
+    assert response.status_code == 400
+    assert response.json() == {"file": [f"The file: {UNSTORABLE}"]}
