@@ -429,8 +429,8 @@ def _engine_entries(rows: Sequence[Any]) -> dict[int, list[Any]]:
                     activities[activity],
                     programs[program],
                     shared,
-                    None,  # note and logged_on: the r2-app branch reads them
-                    None,
+                    None,  # note
+                    None,  # logged_on
                 )
             )
         )
