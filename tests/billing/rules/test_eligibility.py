@@ -24,8 +24,13 @@ def blocked_by(data: dict[str, Any], rule: str) -> dict[str, Any]:
     return d
 
 
-def condition(code: str, onset: str | None = "2019-01-01", resolved: str | None = None) -> dict:
-    return {"icd10": code, "onset": onset, "resolved": resolved}
+def condition(
+    code: str,
+    onset: str | None = "2019-01-01",
+    resolved: str | None = None,
+    **extra: Any,
+) -> dict:
+    return {"icd10": code, "onset": onset, "resolved": resolved, **extra}
 
 
 def test_eligible_month_has_no_block() -> None:
@@ -69,7 +74,10 @@ def test_condition_active_in_month(onset: str | None, resolved: str | None, acti
 
 def test_diagnoses_keep_input_order_without_duplicates_and_at_most_twelve() -> None:
     codes = ["I10", "E11.9", "I10", *[f"J4{n}" for n in range(5)], *[f"N1{n}" for n in range(8)]]
-    d = decide(facts(*FORTY, patient__chronic_conditions=[condition(c) for c in codes]))
+    # Attested chronic: some of these codes are acute or categories (revision 2), and
+    # this test is about order, repeats and the cap.
+    conditions = [condition(c, attested_chronic=True) for c in codes]
+    d = decide(facts(*FORTY, patient__chronic_conditions=conditions))
     assert d["diagnoses"][:3] == ["I10", "E11.9", "J40"]
     assert len(d["diagnoses"]) == 12
     assert len(set(d["diagnoses"])) == 12
@@ -129,23 +137,35 @@ def test_prior_visit_within_365_days(prior: str | None, needs_visit: bool) -> No
     assert ("INITIATING_VISIT_MISSING" in rules_fired(d)) is needs_visit
 
 
+def visit(date: str = "2026-01-10", code: str = "99214", **extra: Any) -> dict[str, Any]:
+    """An initiating visit by the billing practitioner where CCM was discussed."""
+    return {"date": date, "code": code, "ccm_discussed": True, "practitioner": "P1", **extra}
+
+
 @pytest.mark.parametrize(
-    ("visit", "ok"),
+    ("visit_", "ok"),
     [
-        ({"date": "2026-01-10", "code": "99214", "ccm_discussed": True}, True),
-        ({"date": "2026-01-10", "code": "99205", "ccm_discussed": True}, True),
-        ({"date": "2026-01-10", "code": "G0438", "ccm_discussed": True}, True),
-        ({"date": "2026-01-10", "code": "G0402", "ccm_discussed": True}, True),
-        ({"date": "2026-03-31", "code": "99213", "ccm_discussed": True}, True),
-        ({"date": "2026-04-01", "code": "99213", "ccm_discussed": True}, False),
-        ({"date": "2026-01-10", "code": "99211", "ccm_discussed": True}, False),
-        ({"date": "2026-01-10", "code": "99201", "ccm_discussed": True}, False),
-        ({"date": "2026-01-10", "code": "99214", "ccm_discussed": False}, False),
-        ({"date": "2026-01-10", "code": "99214"}, False),
+        (visit(), True),
+        (visit(code="99205"), True),
+        (visit(code="G0438"), True),
+        (visit(code="G0402"), True),
+        (visit("2026-03-31", "99213"), True),
+        (visit("2026-04-01", "99213"), False),
+        (visit(code="99211"), False),
+        (visit(code="99201"), False),
+        (visit(ccm_discussed=False), False),
+        ({"date": "2026-01-10", "code": "99214", "practitioner": "P1"}, False),
+        # Revision 2: furnished by the billing practitioner; null does not count.
+        (visit(practitioner=None), False),
+        ({"date": "2026-01-10", "code": "99214", "ccm_discussed": True}, False),
+        (visit(practitioner="P2"), False),
+        # Revision 2: no more than 365 days before CCM began (2026-01-10).
+        (visit("2025-01-10"), True),
+        (visit("2025-01-09"), False),
     ],
 )
-def test_initiating_visit_must_qualify(visit: dict[str, Any], ok: bool) -> None:
-    d = decide(facts(*FORTY, patient__prior_visit_date=None, patient__initiating_visit=visit))
+def test_initiating_visit_must_qualify(visit_: dict[str, Any], ok: bool) -> None:
+    d = decide(facts(*FORTY, patient__prior_visit_date=None, patient__initiating_visit=visit_))
     assert ("INITIATING_VISIT_MISSING" not in rules_fired(d)) is ok
 
 

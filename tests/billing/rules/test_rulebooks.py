@@ -238,7 +238,12 @@ def test_decision_json_has_exactly_the_contract_keys() -> None:
 
 def test_decision_carries_the_rules_that_produced_it() -> None:
     decision: Decision = evaluate(parse_facts(facts(entry(65))))
-    assert decision.rules_applied == ("FAMILY_NON_COMPLEX", "COMPLEX_NO_MDM", "ADDON_CAP_REACHED")
+    assert decision.rules_applied == (
+        "FAMILY_NON_COMPLEX",
+        "COMPLEX_NO_MDM",
+        "ADDON_CAP_REACHED",
+        "ENTRY_LUMPED",  # revision 2: 65 min without a start time
+    )
     blocked = evaluate(parse_facts(facts(entry(5))))
     assert blocked.rules_applied == ("NO_TIME_THRESHOLD",)
 
