@@ -49,6 +49,17 @@ class Conditions(NamedTuple):
                 not_chronic.append((condition, listed))
         return cls(tuple(chronic), tuple(not_chronic))
 
+    def not_counted(self) -> list[tuple[ChronicCondition, tuple[str, bool] | None]]:
+        """The conditions that do not count, one per code, in input order, without a code
+        that counts through another of its conditions (attested)."""
+        seen = {condition.icd10 for condition in self.chronic}
+        out: list[tuple[ChronicCondition, tuple[str, bool] | None]] = []
+        for condition, listed in self.not_chronic:
+            if condition.icd10 not in seen:
+                seen.add(condition.icd10)
+                out.append((condition, listed))
+        return out
+
     def categories(self) -> list[str]:
         """The distinct ICD-10 categories of the chronic conditions, in input order."""
         seen: list[str] = []
@@ -77,8 +88,8 @@ def check_conditions(facts: Facts, conditions: Conditions) -> list[Finding]:
     else:
         found = "No chronic condition is active"
     not_counted = ""
-    if conditions.not_chronic:
-        codes = ", ".join(dict.fromkeys(c.icd10 for c, _ in conditions.not_chronic))
+    if conditions.not_counted():
+        codes = ", ".join(condition.icd10 for condition, _ in conditions.not_counted())
         not_counted = f" ({codes} not counted: not chronic)"
     return [
         finding(
@@ -99,14 +110,11 @@ def check_chronic(conditions: Conditions) -> list[Finding]:
     """CONDITION_NOT_CHRONIC: each active condition that does not count because the
     classification does not mark its code chronic (nor that of its nearest listed parent,
     for a code newer than the classification) and the practitioner has not attested it.
-    One finding per code, in input order."""
+    One finding per code, in input order (none for a code that counts through another of
+    its conditions, attested)."""
     out: list[Finding] = []
-    named: set[str] = set()
-    for condition, listed in conditions.not_chronic:
+    for condition, listed in conditions.not_counted():
         code = condition.icd10
-        if code in named:
-            continue
-        named.add(code)
         if listed is None:
             why = f"is not in the {_CLASSIFICATION_TEXT} and has no listed parent code"
         elif listed[0] == code.replace(".", ""):
@@ -207,25 +215,24 @@ def initiating_visit_problems(facts: Facts, rulebook: Rulebook, began: dt.date) 
     if visit is None:
         return ["no initiating visit is recorded"]
     problems: list[str] = []
-    the_visit = f"the visit of {visit.date.isoformat()}"
     if visit.code not in rulebook.initiating_visit_codes:
-        problems.append(f"{the_visit} ({visit.code}) is not a qualifying code")
+        problems.append("its code is not a qualifying one")
     if not visit.ccm_discussed:
-        problems.append(f"{the_visit} does not record that CCM was discussed")
+        problems.append("it does not record that CCM was discussed")
     if visit.practitioner is None:
-        problems.append(f"{the_visit} does not record who saw the patient")
+        problems.append("it does not record who saw the patient")
     elif visit.practitioner != facts.billing_practitioner:
-        problems.append(
-            f"{the_visit} was with {facts.name(visit.practitioner)}, not the billing practitioner"
-        )
+        problems.append(f"it was with {facts.name(visit.practitioner)}")
     if (began - visit.date).days > rulebook.prior_visit_days:
         problems.append(
-            f"{the_visit} is more than {rulebook.prior_visit_days} days before CCM began "
+            f"it is more than {rulebook.prior_visit_days} days before CCM began "
             f"({began.isoformat()})"
         )
     if visit.date > facts.month.last_day:
-        problems.append(f"{the_visit} is after {facts.month.name}")
-    return problems
+        problems.append(f"it is after {facts.month.name}")
+    if not problems:
+        return []
+    return [f"the visit of {visit.date.isoformat()} ({visit.code}): {', '.join(problems)}"]
 
 
 def check_initiating_visit(facts: Facts, rulebook: Rulebook) -> list[Finding]:
@@ -321,7 +328,8 @@ def check_care_plan(facts: Facts, rulebook: Rulebook) -> list[Finding]:
             finding(
                 rules.CARE_PLAN_UNSIGNED,
                 f"The care plan in force (established {plan.established.isoformat()}) {signed}: "
-                f"{billing}'s oversight of it is undocumented. Have {billing} sign it.",
+                "the billing practitioner's oversight of it is undocumented. Have "
+                f"{billing} sign it.",
             )
         )
     return out
