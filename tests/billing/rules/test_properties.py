@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import datetime as dt
 from types import ModuleType
 from typing import Any
 
@@ -211,7 +212,12 @@ def blocks(decision: dict[str, Any]) -> set[str]:
 
 
 def projected(findings: list[dict[str, Any]], rules: Any) -> list[tuple[Any, ...]]:
-    return [(f["rule"], f["severity"], f["entries"]) for f in findings if f["rule"] in rules]
+    """(rule, severity, entries) of the findings of `rules`, rule by rule in the order of
+    RULES, each rule's in their own order (revision 2 lists the services billed elsewhere
+    rule by rule; revision 1 interleaved them by date)."""
+    order = list(RULES)
+    kept = [(f["rule"], f["severity"], f["entries"]) for f in findings if f["rule"] in rules]
+    return sorted(kept, key=lambda item: order.index(item[0]))
 
 
 @PROPERTY_SETTINGS
@@ -255,10 +261,8 @@ def documented_facts(draw: st.DrawFn) -> dict[str, Any]:
                 st.sampled_from(["", "  ", "Called patient", " called PATIENT", "Refill", "Labs"])
             )
         if draw(st.booleans()):
-            day = int(item["date"][-2:]) + draw(st.integers(-1, 12))
-            item["logged_on"] = f"2026-04-{day - 31:02d}" if day > 31 else f"2026-03-{day:02d}"
-            if item["date"][5:7] != "03":
-                item.pop("logged_on")
+            later = dt.timedelta(days=draw(st.integers(-1, 12)))
+            item["logged_on"] = (dt.date.fromisoformat(item["date"]) + later).isoformat()
     return data
 
 
