@@ -38,18 +38,18 @@ practice is protected at audit:
 - A condition counts as chronic when attested, or when the classification (AHRQ's CCI
   2019.1, `classification.py`) marks its code, or its nearest listed parent, chronic. A
   code with no listed parent, a category such as E11 included, counts only when attested.
-  CONDITION_NOT_CHRONIC: one finding per code, in input order; none for a code that also
-  counts through another condition of the same code that is attested.
-- The care plan's last review is `reviewed` when it lies between `established` and the
-  month's last day; a review dated after the month (or before the plan) does not show a
-  review by then, so `established` is used (CARE_PLAN_NOT_REVIEWED, which says so).
+  CONDITION_NOT_CHRONIC: one finding per code, in input order, also for a record whose
+  code counts through another record of it that is attested (that record does not count).
+- CARE_PLAN_NOT_REVIEWED reads `reviewed` (default `established`) as the facts give it:
+  the facts builder passes the plan in force and its last review on or before the
+  month's end.
 - An initiating visit after CCM began still initiates it when it meets the other
   conditions and is on/before the month's last day (as before revision 2); its message
   lists every reason it does not.
-- ENTRY_OTHER_PRACTITIONER names the other practitioners' entries that count (those no
-  exclusion removed), chronologically, in one finding; a practitioner entry without a
-  staff_id is another practitioner's. It excludes nothing: its place in the findings is
-  between ENTRY_NON_CLINICAL and ENTRY_DURING_INPATIENT_STAY, as in s. 4.
+- ENTRY_OTHER_PRACTITIONER takes its place in s. 4's order: it names, in one finding,
+  chronologically, the other practitioners' entries that the month, program, consent and
+  non-clinical exclusions left, an entry the inpatient stay then excludes included; a
+  practitioner entry without a staff_id is another practitioner's. It excludes nothing.
 - CCM billed elsewhere by a practitioner not recorded stays EXCLUSIVE_SERVICE (it may be
   another practitioner's); DUPLICATE_CCM is the billing practitioner's own. Services are
   reported rule by rule (EXCLUSIVE_SERVICE, DUPLICATE_CCM, OVERLAPPING_SERVICE), each by

@@ -197,7 +197,7 @@ def _explain_other_practitioner(entries: Sequence[TimeEntry], facts: Facts) -> l
         finding(
             rules.ENTRY_OTHER_PRACTITIONER,
             f"{_amount(entries)} of practitioner time logged by {who}, not the billing "
-            f"practitioner {facts.name(facts.billing_practitioner)}, count as clinical staff "
+            f"practitioner {facts.name(facts.billing_practitioner)}, are clinical staff "
             "time: 99491 and 99437 describe the billing practitioner's own work.",
             _ids(entries),
         )
@@ -225,7 +225,8 @@ def _explain_inpatient_stay(entries: Sequence[TimeEntry], facts: Facts) -> list[
 #: How each time rule explains the entries it names, in the order of billing-rules.md
 #: (the order `excluded_by` applies the exclusions and the findings are listed in).
 #: ENTRY_OTHER_PRACTITIONER excludes nothing: it names the other practitioners' entries
-#: that count, as clinical staff time.
+#: that the exclusions before it in that order left (the stay's comes after it), whose
+#: time is clinical staff time.
 EXPLANATIONS: dict[str, Callable[[Sequence[TimeEntry], Facts], list[Finding]]] = {
     rules.ENTRY_OUTSIDE_MONTH: _explain_outside_month,
     rules.ENTRY_EXCLUDED_PROGRAM: _explain_program,
@@ -331,6 +332,13 @@ def count_time(facts: Facts) -> TimeCount:
         rule = excluded_by(entry, window)
         if rule is not None:
             named.setdefault(rule, []).append(entry)
+            if (
+                rule == rules.ENTRY_DURING_INPATIENT_STAY
+                and entry.performer == PRACTITIONER
+                and entry.staff_id != billing
+            ):
+                # ENTRY_OTHER_PRACTITIONER comes before the stay in s. 4's order.
+                named.setdefault(rules.ENTRY_OTHER_PRACTITIONER, []).append(entry)
             continue
         remaining.append(entry)
         if entry.performer != PRACTITIONER:

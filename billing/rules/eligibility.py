@@ -50,9 +50,8 @@ class Conditions(NamedTuple):
         return cls(tuple(chronic), tuple(not_chronic))
 
     def not_counted(self) -> list[tuple[ChronicCondition, tuple[str, bool] | None]]:
-        """The conditions that do not count, one per code, in input order, without a code
-        that counts through another of its conditions (attested)."""
-        seen = {condition.icd10 for condition in self.chronic}
+        """The conditions that do not count, one per code, in input order."""
+        seen: set[str] = set()
         out: list[tuple[ChronicCondition, tuple[str, bool] | None]] = []
         for condition, listed in self.not_chronic:
             if condition.icd10 not in seen:
@@ -88,9 +87,10 @@ def check_conditions(facts: Facts, conditions: Conditions) -> list[Finding]:
     else:
         found = "No chronic condition is active"
     not_counted = ""
-    if conditions.not_counted():
-        codes = ", ".join(condition.icd10 for condition, _ in conditions.not_counted())
-        not_counted = f" ({codes} not counted: not chronic)"
+    counted = {condition.icd10 for condition in conditions.chronic}
+    codes = [c.icd10 for c, _ in conditions.not_counted() if c.icd10 not in counted]
+    if codes:
+        not_counted = f" ({', '.join(codes)} not counted: not chronic)"
     return [
         finding(
             rules.ELIGIBILITY_CONDITIONS,
@@ -110,9 +110,10 @@ def check_chronic(conditions: Conditions) -> list[Finding]:
     """CONDITION_NOT_CHRONIC: each active condition that does not count because the
     classification does not mark its code chronic (nor that of its nearest listed parent,
     for a code newer than the classification) and the practitioner has not attested it.
-    One finding per code, in input order (none for a code that counts through another of
-    its conditions, attested)."""
+    One finding per code, in input order; a code that also counts through another of its
+    conditions (attested there) is still named, as that record does not count."""
     out: list[Finding] = []
+    counted = {condition.icd10 for condition in conditions.chronic}
     for condition, listed in conditions.not_counted():
         code = condition.icd10
         if listed is None:
@@ -124,13 +125,21 @@ def check_chronic(conditions: Conditions) -> list[Finding]:
                 f"is not a chronic condition in the {_CLASSIFICATION_TEXT} (a code newer than "
                 f"it, taken as its parent {_dotted(listed[0])})"
             )
+        if code in counted:
+            effect = (
+                "this record of it does not count (another record of the code, attested "
+                "chronic, does): attest it or remove the duplicate."
+            )
+        else:
+            effect = (
+                "it does not count toward the two chronic conditions of CCM and is not a "
+                "diagnosis of the claim. If it is expected to last 12 months or until death, the "
+                "practitioner can attest it chronic."
+            )
         out.append(
             finding(
                 rules.CONDITION_NOT_CHRONIC,
-                f"{code} {why}, and the practitioner has not attested it chronic: it does not "
-                "count toward the two chronic conditions of CCM and is not a diagnosis of the "
-                "claim. If it is expected to last 12 months or until death, the practitioner "
-                "can attest it chronic.",
+                f"{code} {why}, and the practitioner has not attested it chronic: {effect}",
             )
         )
     return out
@@ -268,14 +277,11 @@ def check_initiating_visit(facts: Facts, rulebook: Rulebook) -> list[Finding]:
     ]
 
 
-def last_review(plan: CarePlan, last_day: dt.date) -> dt.date:
-    """The day the plan in force was last reviewed or revised as of the month's last day:
-    `reviewed` when it lies between `established` and that day, else `established` (a
-    review dated after the month does not show the plan was reviewed by then)."""
-    reviewed = plan.reviewed
-    if reviewed is not None and plan.established <= reviewed <= last_day:
-        return reviewed
-    return plan.established
+def last_review(plan: CarePlan) -> dt.date:
+    """The day the plan in force was last reviewed or revised: `reviewed`, by default
+    `established`. The facts give the plan in force for the month, with its last review on
+    or before the month's end (the facts builder's part)."""
+    return plan.established if plan.reviewed is None else plan.reviewed
 
 
 def check_care_plan(facts: Facts, rulebook: Rulebook) -> list[Finding]:
@@ -300,19 +306,14 @@ def check_care_plan(facts: Facts, rulebook: Rulebook) -> list[Finding]:
             )
         ]
     out: list[Finding] = []
-    reviewed = last_review(plan, last_day)
+    reviewed = last_review(plan)
     age = (last_day - reviewed).days
     if age > rulebook.care_plan_review_days:
-        later = (
-            f" (the review of {plan.reviewed.isoformat()} is after {facts.month.name})"
-            if plan.reviewed is not None and plan.reviewed > last_day
-            else ""
-        )
         out.append(
             finding(
                 rules.CARE_PLAN_NOT_REVIEWED,
-                f"The care plan in force was last reviewed or revised on {reviewed.isoformat()}"
-                f"{later}, {age} days before {last_day.isoformat()} (more than "
+                f"The care plan in force was last reviewed or revised on {reviewed.isoformat()}, "
+                f"{age} days before {last_day.isoformat()} (more than "
                 f"{rulebook.care_plan_review_days}): review it with the patient and record "
                 "the review.",
             )

@@ -112,9 +112,11 @@ def test_a_repeated_code_is_named_once() -> None:
 
 def test_a_code_attested_on_another_of_its_conditions_counts() -> None:
     d = with_conditions(condition("E11.9"), condition("J06.9"), condition("J06.9", attested=True))
-    assert not_chronic(d) == []
     assert d["billable"] is True
     assert d["diagnoses"] == ["E11.9", "J06.9"]
+    # The record not attested still does not count, and is named as such.
+    assert not_chronic(d) == ["J06.9"]
+    assert "this record of it does not count" in the_finding(d, "CONDITION_NOT_CHRONIC")["message"]
 
 
 def test_non_chronic_codes_do_not_make_a_second_category() -> None:

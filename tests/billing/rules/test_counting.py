@@ -290,7 +290,8 @@ def test_other_practitioners_entries_are_named_together_chronologically() -> Non
     assert "20 min" in f["message"]
 
 
-def test_an_excluded_entry_of_another_practitioner_is_not_named_as_counting() -> None:
+def test_other_practitioners_entries_are_named_before_the_stay_excludes_them() -> None:
+    # s. 4's order: month, program, consent, non-clinical, other practitioner, stay.
     d = decide(
         facts(
             entry(25),
@@ -300,7 +301,7 @@ def test_an_excluded_entry_of_another_practitioner_is_not_named_as_counting() ->
             inpatient_stays=[{"from": "2026-03-12", "to": "2026-03-15"}],
         )
     )
-    assert the_finding(d, "ENTRY_OTHER_PRACTITIONER")["entries"] == ["counts"]
+    assert the_finding(d, "ENTRY_OTHER_PRACTITIONER")["entries"] == ["stay", "counts"]
     assert the_finding(d, "ENTRY_DURING_INPATIENT_STAY")["entries"] == ["stay"]
     fired = rules_fired(d)
     assert (

