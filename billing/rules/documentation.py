@@ -3,8 +3,7 @@ cite in the time record. Warnings only: they never change the lines.
 
 They look at the month's counted entries: those no exclusion removed (outside the month,
 another program, outside the consent, non-clinical, during an inpatient stay), in
-chronological order. One pass over them, a few comparisons each; notes are compared once
-per distinct text, not once per entry.
+chronological order. One pass over them, a few comparisons each.
 
 - ENTRY_LUMPED: an entry of 60 min or more (its full logged duration, before any share)
   without a start time: time aggregated rather than itemized.
@@ -59,7 +58,9 @@ def _quoted(note: str) -> str:
     return f'"{note[: _QUOTED_NOTE_LENGTH - 1].rstrip()}…"'
 
 
-def _repeated(note: str, entries: Sequence[TimeEntry]) -> Finding:
+def _repeated(entries: Sequence[TimeEntry]) -> Finding:
+    """One note on several entries (chronological): quoted as the first of them wrote it."""
+    note = (entries[0].note or "").strip()
     return finding(
         rules.ENTRY_NOTE_REPEATED,
         f"The same note ({_quoted(note)}) is on {len(entries)} entries of the month "
@@ -86,56 +87,39 @@ def _late(entries: Sequence[TimeEntry], rulebook: Rulebook) -> Finding:
 
 def check_documentation(counted: Sequence[TimeEntry], rulebook: Rulebook) -> list[Finding]:
     """ENTRY_LUMPED, ENTRY_NOTE_REPEATED and ENTRY_LATE over the counted entries (in
-    chronological order), in that order; entries are named chronologically."""
+    chronological order), in that order; entries are named chronologically.
+
+    The month close runs this for millions of entries: one pass, the entry unpacked once,
+    a timedelta only for an entry logged after its day, a note folded once."""
     late_days = rulebook.late_entry_days
     lumped: list[TimeEntry] = []
     late: list[TimeEntry] = []
-    by_note: dict[str, list[TimeEntry]] = {}
+    first_with: dict[str, TimeEntry] = {}  # folded note -> the first entry that has it
+    repeated: dict[str, list[TimeEntry]] = {}  # folded note -> its entries, when 2 or more
     for entry in counted:
-        if entry.start is None and entry.seconds >= LUMPED_SECONDS:
+        _, day, seconds, _, start, _, _, _, _, _, note, logged_on = entry
+        if start is None and seconds >= LUMPED_SECONDS:
             lumped.append(entry)
-        logged_on = entry.logged_on
-        # Compared first: most entries are logged the day they record (no timedelta made).
-        if (
-            logged_on is not None
-            and logged_on > entry.date
-            and (logged_on - entry.date).days > late_days
-        ):
+        if logged_on is not None and logged_on > day and (logged_on - day).days > late_days:
             late.append(entry)
-        note = entry.note
         if note:
-            same = by_note.get(note)
-            if same is None:
-                by_note[note] = [entry]
-            else:
-                same.append(entry)
+            key = note.strip().casefold()
+            if not key:
+                continue
+            first = first_with.setdefault(key, entry)
+            if first is not entry:
+                same = repeated.get(key)
+                if same is None:
+                    repeated[key] = [first, entry]
+                else:
+                    same.append(entry)
     out: list[Finding] = []
     if lumped:
         out.append(_lumped(lumped))
-    if by_note:
-        out += _repeated_notes(by_note)
+    # In the order of each note's second entry, which is the order of their first entries
+    # only when notes do not interleave: sort by the first.
+    notes = sorted(repeated.values(), key=lambda same: chronological(same[0]))
+    out += [_repeated(same) for same in notes if len(same) >= REPEATED_NOTE_ENTRIES]
     if late:
         out.append(_late(late, rulebook))
     return out
-
-
-def _repeated_notes(by_note: dict[str, list[TimeEntry]]) -> list[Finding]:
-    """One ENTRY_NOTE_REPEATED per note (trimmed and case-folded) on three or more entries,
-    in the order of their first entry; each names its entries chronologically."""
-    groups: dict[str, list[TimeEntry]] = {}
-    shown: dict[str, str] = {}
-    for text, entries in by_note.items():
-        trimmed = text.strip()
-        if not trimmed:
-            continue
-        key = trimmed.casefold()
-        shown.setdefault(key, trimmed)
-        groups.setdefault(key, []).extend(entries)
-    out: list[tuple[tuple[object, ...], Finding]] = []
-    for key, entries in groups.items():
-        if len(entries) < REPEATED_NOTE_ENTRIES:
-            continue
-        entries.sort(key=chronological)
-        out.append((chronological(entries[0]), _repeated(shown[key], entries)))
-    out.sort(key=lambda item: item[0])
-    return [found for _, found in out]
