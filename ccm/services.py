@@ -16,6 +16,7 @@ from rest_framework.authtoken.models import Token
 
 from ccm.audit import audit_record, changed_fields, snapshot
 from ccm.exceptions import LastAdmin
+from ccm.locks import lock_for_change
 from ccm.models import Practice, Role, User
 
 USER_AUDIT_FIELDS = ("username", "role", "full_name", "credential", "npi", "practice_id")
@@ -115,19 +116,13 @@ def _check_staff_fields(*, role: str, npi: str) -> None:
         raise ValidationError(errors)
 
 
-def _lock_practice(practice: Practice) -> None:
-    """Serialise the practice's user changes (the last-admin rule reads the others' roles).
-    Lock order: the practice row, then user rows."""
-    Practice.objects.select_for_update(no_key=True).filter(pk=practice.pk).values_list("pk").first()
-
-
 def _locked_user(user: User) -> User:
-    _lock_practice(user.practice)  # type: ignore[arg-type]
-    return (
-        User.objects.select_for_update(no_key=True, of=("self",))
-        .select_related("practice")
-        .get(pk=user.pk)
-    )
+    """Lock the user and the practice's active admins, in id order (ccm.locks, step 1:
+    the people the change is about): two admins demoting each other at once are
+    serialised, so the last-admin rule reads a settled count."""
+    admins = User.objects.filter(practice=user.practice, role=Role.ADMIN, is_active=True)
+    lock_for_change(User.objects.filter(pk__in=[user.pk, *admins.values_list("pk", flat=True)]))
+    return User.objects.select_related("practice").get(pk=user.pk)
 
 
 def _refuse_removing_last_admin(user: User, what: str) -> None:
@@ -175,7 +170,6 @@ def practice_user_create(
     """The admin adds a user to their practice (role, credential, NPI checked, audited):
     the user signs in with the one-time password returned and must then choose theirs."""
     _check_staff_fields(role=role, npi=npi)
-    _lock_practice(practice)
     password = one_time_password()
     user = user_create(
         username=username,
@@ -306,7 +300,8 @@ def user_password_reset(*, user: User, actor: User) -> IssuedPassword:
 def user_password_chosen(*, user: User) -> User:
     """The user chose their own password (after a one-time one): audited, never the
     password itself."""
-    user = User.objects.select_for_update(no_key=True).get(pk=user.pk)
+    lock_for_change(User.objects.filter(pk=user.pk))
+    user = User.objects.get(pk=user.pk)
     was_one_time = user.must_change_password
     user.must_change_password = False
     user.save(update_fields=["must_change_password"])
@@ -326,7 +321,8 @@ def practice_settings_update(
 ) -> Practice:
     """The admin renames the practice or sets its Medicare fee locality (billing-rules.md
     section 1: a month is priced with the practice's schedule of its locality); audited."""
-    practice = Practice.objects.select_for_update(no_key=True).get(pk=practice.pk)
+    lock_for_change(Practice.objects.filter(pk=practice.pk))
+    practice = Practice.objects.get(pk=practice.pk)
     before = snapshot(practice, PRACTICE_SETTINGS_FIELDS)
     practice.name = name.strip()
     practice.fee_locality = fee_locality.strip()

@@ -9,8 +9,9 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from ccm import api, user_views, views
 
-# Errors: JSON under /api/, like the API's own; elsewhere styled pages with a way back.
-handler403 = "ccm.views.forbidden"
+# Every error answers JSON under /api/ and a page elsewhere (ccm.views.error_response).
+handler400 = "ccm.views.bad_request"
+handler403 = "ccm.views.permission_denied"
 handler404 = "ccm.views.not_found"
 handler500 = "ccm.views.server_error"
 

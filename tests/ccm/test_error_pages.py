@@ -51,7 +51,7 @@ def test_404_is_a_page_with_a_way_back(nurse: User) -> None:
 def test_500_is_a_page_rendered_without_the_requests_context() -> None:
     resolver = get_resolver()
     assert resolver.resolve_error_handler(500) is views.server_error
-    assert resolver.resolve_error_handler(403) is views.forbidden
+    assert resolver.resolve_error_handler(403) is views.permission_denied
     page = views.server_error(RequestFactory().get("/patients/"))
     assert page.status_code == 500
     html = page.content.decode()
