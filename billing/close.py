@@ -188,6 +188,7 @@ def _copy_rows(run: CloseRun, rulebook: Rulebook, decided: list[Decided]) -> Non
                         rulebook.name,
                         _row_status(decision),
                         "",
+                        "",
                     )
                 )
         with cursor.copy(f"COPY {line_table} ({', '.join(_LINE_COLUMNS)}) FROM STDIN") as copy:
@@ -215,6 +216,7 @@ _ROW_COLUMNS = (
     "rulebook",
     "status",
     "denial_reason",
+    "correction_reason",
 )
 _LINE_COLUMNS = ("row_id", "code", "units", "unit_amount", "amount")
 
