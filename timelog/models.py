@@ -8,6 +8,7 @@ from typing import ClassVar
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from ccm.models import Practice
 from patients.models import Patient
@@ -80,6 +81,9 @@ class TimeActivity(models.Model):
         help_text="The client's id for this submission: a retried POST returns the first entry.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    #: The day the entry was entered, in the practice's time zone (billing rule
+    #: ENTRY_LATE): set once by the service that creates it, never edited.
+    logged_on = models.DateField(default=timezone.localdate, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
