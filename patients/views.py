@@ -80,6 +80,7 @@ def _can(user: User) -> dict[str, bool]:
         "visits": role in services.VISIT_WRITERS,
         "care_plan": role in services.CARE_PLAN_WRITERS,
         "sign_care_plan": role in services.CARE_PLAN_SIGNERS,
+        "attest_chronic": role in services.CONDITION_ATTESTERS,
         "other_services": role in services.OTHER_SERVICE_WRITERS,
         "inpatient_stays": role in services.INPATIENT_STAY_WRITERS,
     }
@@ -193,7 +194,12 @@ def _render_detail(
         "condition_form": bound.get("condition_form") or ConditionForm(prefix="condition"),
         "consent_form": bound.get("consent_form")
         or ConsentForm(prefix="consent", practice=practice),
-        "visit_form": bound.get("visit_form") or VisitForm(prefix="visit", practice=practice),
+        "visit_form": bound.get("visit_form")
+        or VisitForm(
+            prefix="visit",
+            practice=practice,
+            initial={"practitioner": services.visit_default_practitioner(_actor(request))},
+        ),
         "other_service_form": bound.get("other_service_form") or OtherServiceForm(prefix="service"),
         "inpatient_stay_form": bound.get("inpatient_stay_form") or InpatientStayForm(prefix="stay"),
         "visit_codes": VISIT_CODES,
@@ -303,6 +309,27 @@ def condition_delete(request: HttpRequest, pk: int, cid: int) -> HttpResponse:
         messages.error(request, str(exc.detail))
     else:
         messages.success(request, "Condition deleted.")
+    return redirect(_detail_url(patient, "conditions"))
+
+
+@role_required(services.CONDITION_ATTESTERS)
+@require_POST
+def condition_attest_chronic(request: HttpRequest, pk: int, cid: int) -> HttpResponse:
+    """A practitioner attests that a condition is chronic (`withdraw` set: withdraws the
+    attestation); billing rule CONDITION_NOT_CHRONIC, audited by the service."""
+    patient = selectors.patient_get(practice=_practice(request), patient_id=pk)
+    condition = selectors.condition_get(patient=patient, condition_id=cid)
+    withdraw = bool(request.POST.get("withdraw"))
+    change = services.condition_withdraw_chronic if withdraw else services.condition_attest_chronic
+    try:
+        change(condition=condition, actor=_actor(request))
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    except PeriodClosed as exc:
+        messages.error(request, str(exc.detail))
+    else:
+        done = "withdrawn" if withdraw else "recorded"
+        messages.success(request, f"Chronic attestation of {condition.icd10} {done}.")
     return redirect(_detail_url(patient, "conditions"))
 
 
@@ -432,7 +459,7 @@ def care_plan_edit(request: HttpRequest, pk: int) -> HttpResponse:
     if current is not None:
         initial = {
             field: getattr(current, field)
-            for field in ("established", *services.CARE_PLAN_TEXT_FIELDS, "review_date")
+            for field in ("established", *services.CARE_PLAN_TEXT_FIELDS, "reviewed")
         }
     form = CarePlanForm(request.POST or None, initial=initial)
     status = 200
@@ -458,6 +485,7 @@ def care_plan_edit(request: HttpRequest, pk: int) -> HttpResponse:
             "versions": versions,
             "current": current,
             "can": can,
+            "can_sign": can["sign_care_plan"] and actor.pk == patient.billing_practitioner_id,
         },
         status=status,
     )
