@@ -23,6 +23,7 @@ from billing.selectors import (
 )
 from ccm.models import User
 from patients.models import InpatientStay, OtherService, Patient
+from tests.billing.conftest import needs_engine_r2
 from timelog.services import TimeActivityInput, time_activity_create
 
 pytestmark = pytest.mark.django_db
@@ -79,8 +80,22 @@ def test_facts_of_a_patient_month(
     assert facts["billing_practitioner"] == f"U{practitioner.pk}"
     assert [c["icd10"] for c in facts["patient"]["chronic_conditions"]] == ["E11.9", "I50.22"]
     assert facts["patient"]["consents"][0]["billing_practitioner"] == f"U{practitioner.pk}"
-    assert facts["patient"]["initiating_visit"]["code"] == "99214"
-    assert facts["patient"]["care_plan"] == {"established": "2025-01-10"}
+    assert facts["patient"]["initiating_visit"] == {
+        "date": "2025-01-10",
+        "code": "99214",
+        "ccm_discussed": True,
+        "practitioner": f"U{practitioner.pk}",
+    }
+    assert facts["patient"]["prior_visit_date"] == "2025-01-10"
+    assert facts["patient"]["care_plan"] == {
+        "established": "2025-01-10",
+        "reviewed": None,
+        "signed_by": f"U{practitioner.pk}",
+    }
+    assert facts["names"] == {
+        f"U{practitioner.pk}": practitioner.display_name,
+        f"U{nurse.pk}": nurse.display_name,
+    }
     assert facts["mdm"] == {
         "level": "moderate",
         "attested_by": f"U{practitioner.pk}",
@@ -96,6 +111,7 @@ def test_facts_of_a_patient_month(
         (900, 1, "practitioner", "ccm"),
     ]
     assert entries[0]["start"] == "09:00:00"
+    assert (entries[0]["note"], entries[0]["logged_on"]) == ("called", TODAY.isoformat())
 
     decision = evaluate(parse_facts(facts))
     assert decision.counted_seconds.clinical_staff == 1500 + 600
@@ -127,6 +143,7 @@ def test_query_count_is_fixed_as_patients_and_entries_grow(
     assert count_queries(many) == small == 8
 
 
+@needs_engine_r2
 def test_engine_facts_are_what_parse_facts_makes_of_the_json_facts(
     patient: Patient,
     nurse: User,
