@@ -7,7 +7,7 @@ import logging
 from functools import partial
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from kombu.exceptions import OperationalError as KombuOperationalError
 
@@ -116,7 +116,25 @@ ROW_TRANSITIONS: dict[str, frozenset[str]] = {
     WorklistStatus.DENIED: frozenset({WorklistStatus.SUBMITTED}),
     WorklistStatus.PAID: frozenset(),
     WorklistStatus.NOT_BILLABLE: frozenset(),
+    # The correction (or void) of a claim that went out is sent like a claim.
+    WorklistStatus.NEEDS_CORRECTION: frozenset({WorklistStatus.SUBMITTED}),
+    WorklistStatus.SUPERSEDED: frozenset(),
 }
+
+
+def _month_version_locked(practice_id: int, month: dt.date) -> int:
+    """The billing month's close version, its row locked FOR SHARE (PostgreSQL)."""
+    if connection.vendor != "postgresql":
+        return BillingMonth.objects.get(practice_id=practice_id, month=month).version
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT version FROM ccm_billingmonth WHERE practice_id = %s AND month = %s FOR SHARE",
+            [practice_id, month],
+        )
+        found = cursor.fetchone()
+    if found is None:
+        raise BillingMonth.DoesNotExist(f"no billing month {month:%Y-%m}")
+    return int(found[0])
 
 
 @transaction.atomic
@@ -124,13 +142,19 @@ def worklist_row_set_status(
     *, row: WorklistRow, actor: User, status: str, denial_reason: str = ""
 ) -> WorklistRow:
     """Billing staff move a claim through review → submitted → paid or denied (with a
-    reason); only rows of the month's current close version; audited."""
+    reason), and a correction of a claim that went out (needs_correction, after a
+    re-close) to submitted once it is sent; only rows of the month's current close
+    version; audited.
+
+    The billing month is locked FOR SHARE first (then the row): a re-close claims the
+    month under its row lock before reading which claims went out, so a status change
+    either commits before that read or finds its row's version superseded (409)."""
+    current_version = _month_version_locked(row.practice_id, row.month)
     row = WorklistRow.objects.select_for_update().get(pk=row.pk)
-    current = BillingMonth.objects.get(practice_id=row.practice_id, month=row.month)
-    if row.version != current.version:
+    if row.version != current_version:
         raise PeriodClosed(
             f"This row belongs to version {row.version}; the month is now at "
-            f"version {current.version}."
+            f"version {current_version}."
         )
     if status not in ROW_TRANSITIONS.get(row.status, frozenset()):
         allowed = ", ".join(sorted(ROW_TRANSITIONS.get(row.status, frozenset()))) or "none"

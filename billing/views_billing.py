@@ -577,12 +577,15 @@ class RowFinding:
 
 @dataclass(frozen=True)
 class WorklistEntry:
-    """One worklist row as the page prints it."""
+    """One worklist row as the page prints it; after a re-close, the lines of the claim
+    that went out beside the new ones (`previous_codes`, needs_correction) with the
+    reason."""
 
     row: WorklistRow
     codes: list[str]
     findings: list[RowFinding]
     transitions: list[tuple[str, str]]
+    previous_codes: list[str]
 
     @property
     def tier_text(self) -> str:
@@ -608,10 +611,16 @@ def _row_findings(row: WorklistRow) -> list[RowFinding]:
     return sorted(found, key=lambda f: SEVERITY_ORDER.get(f.severity, 3))
 
 
+def _transition_label(row: WorklistRow, status: str) -> str:
+    if row.status == WorklistStatus.NEEDS_CORRECTION and status == WorklistStatus.SUBMITTED:
+        return "Mark correction sent"
+    return TRANSITION_LABELS[WorklistStatus(status)]
+
+
 def _worklist_entry(row: WorklistRow, can_act: bool) -> WorklistEntry:
     transitions = (
         [
-            (status, TRANSITION_LABELS[WorklistStatus(status)])
+            (status, _transition_label(row, status))
             for status in sorted(
                 ROW_TRANSITIONS.get(row.status, frozenset()),
                 key=lambda status: TRANSITION_ORDER.index(WorklistStatus(status)),
@@ -628,6 +637,10 @@ def _worklist_entry(row: WorklistRow, can_act: bool) -> WorklistEntry:
         ],
         findings=_row_findings(row),
         transitions=transitions,
+        previous_codes=[
+            line["code"] if line["units"] == 1 else f"{line['code']} ×{line['units']}"
+            for line in row.previous_lines or []
+        ],
     )
 
 

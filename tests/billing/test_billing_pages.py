@@ -640,7 +640,7 @@ def test_an_older_version_is_read_only(
     assert response.status_code == 409
     assert "belongs to version 1" in response.content.decode()
     old.refresh_from_db()
-    assert old.status == WorklistStatus.READY
+    assert old.status == WorklistStatus.SUPERSEDED  # never billed: the re-close superseded it
 
 
 def test_worklist_roles_and_scoping(
