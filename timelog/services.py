@@ -47,6 +47,7 @@ ACTIVITY_AUDIT_FIELDS = (
     "outcome",
     "program",
     "patient_count",
+    "logged_on",
 )
 
 
