@@ -4,6 +4,7 @@ in the month before this one."""
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -50,6 +51,11 @@ needs_engine_r2 = pytest.mark.xfail(
 )
 
 
+#: Each entry's own note: a note copied onto three entries is a finding of its own
+#: (ENTRY_NOTE_REPEATED).
+_CALLS = itertools.count(1)
+
+
 def last_month() -> dt.date:
     return (timezone.localdate().replace(day=1) - dt.timedelta(days=1)).replace(day=1)
 
@@ -60,12 +66,13 @@ def log_minutes(
     month = month or last_month()
     time_activity_create(
         performer=performer,
+        today=month.replace(day=day),  # logged the day it records (rule ENTRY_LATE)
         entry=TimeActivityInput(
             patients=patients,
             date=month.replace(day=day),
             duration_seconds=minutes * 60,
             activity="patient_call",
-            note="monthly call",
+            note=f"monthly call #{next(_CALLS)}",
         ),
     )
 

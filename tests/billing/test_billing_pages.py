@@ -119,7 +119,7 @@ def test_queue_lists_my_patients_with_60_minutes_and_no_mdm(
     # The clinical facts the practitioner judges from: conditions and what was done.
     assert "<strong>E11.9</strong> Type 2 diabetes mellitus without complications" in row
     assert "<strong>I50.22</strong>" in row
-    assert "Patient or caregiver call: monthly call" in row
+    assert "Patient or caregiver call: monthly call #" in row
     # The attestation already signed is listed, with the month's minutes.
     signed = html[html.index('data-testid="signed"') :]
     assert f'data-patient="{attested.pk}"' in signed and "Unstable CHF" in signed

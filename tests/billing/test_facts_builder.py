@@ -87,9 +87,10 @@ def test_facts_of_a_patient_month(
         "practitioner": f"U{practitioner.pk}",
     }
     assert facts["patient"]["prior_visit_date"] == "2025-01-10"
+    plan = patient.care_plans.get()
     assert facts["patient"]["care_plan"] == {
         "established": "2025-01-10",
-        "reviewed": None,
+        "reviewed": plan.reviewed.isoformat(),
         "signed_by": f"U{practitioner.pk}",
     }
     assert facts["names"] == {
