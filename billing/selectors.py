@@ -84,6 +84,16 @@ def user_display_name(path: str) -> Case:
     )
 
 
+#: A display name as the facts carry it (parse_facts refuses longer ones, or control
+#: characters): the first 200 characters, control characters dropped.
+_MAX_NAME_LENGTH = 200
+_NO_CONTROL = {code: None for code in [*range(0x20), 0x7F]}
+
+
+def _shown(name: str) -> str:
+    return name.translate(_NO_CONTROL).strip()[:_MAX_NAME_LENGTH]
+
+
 def _grouped(queryset: QuerySet[Any, Any]) -> dict[int, list[tuple[Any, ...]]]:
     """The rows of a values_list whose first column is the patient id, by patient id (the
     id dropped)."""
@@ -401,7 +411,7 @@ def _patient_month(
         named.append((plan[2], plan[3]))
     if level is not None:
         named.append((attester_id, attester_name))
-    names = {refs[user_id]: name for user_id, name in named if user_id is not None and name}
+    names = {refs[user_id]: _shown(name) for user_id, name in named if user_id is not None and name}
     return _PatientMonth(
         pk,
         refs[billing_id],
@@ -439,7 +449,7 @@ def _patient_facts_dict(
     names = dict(month.names)
     for row in entries:  # _ENTRY_COLUMNS without the patient id, then the performer's name
         if row[-1]:
-            names.setdefault(refs[row[6]], row[-1])
+            names.setdefault(refs[row[6]], _shown(row[-1]))
     return {
         "month": f"{first:%Y-%m}",
         "billing_practitioner": billing_ref,
@@ -657,7 +667,7 @@ def _engine_entries(
             _bad_entry(len(entries), kind, seconds, shared)
         ref = refs[staff]
         if name and ref not in names:
-            names[ref] = name
+            names[ref] = _shown(name)
         entries.append(
             make(
                 (

@@ -242,3 +242,25 @@ def test_a_close_chunk_takes_a_fixed_number_of_queries(
         counts.append(len(captured.captured_queries))
     assert WorklistRow.objects.filter(run=run).count() == 4
     assert counts[0] == counts[1]
+
+
+def test_names_are_the_users_display_names(
+    patient: Patient, practitioner: User, make_user: Callable[..., User]
+) -> None:
+    """The facts' names (findings say "Dr. Diane Doctor, MD", never "U5") are worked out
+    by the database as User.display_name does, whatever the user has filled in."""
+    people = [
+        make_user("rn", full_name="Nora Nurse", credential="RN"),
+        make_user("ma", full_name="", first_name="Maya", last_name="Assistant", credential=""),
+        make_user("lpn", full_name="", first_name="", last_name="", credential="LPN"),
+        make_user("care_manager", full_name="A" * 200, credential="MSW"),
+    ]
+    for day, person in enumerate(people, start=2):
+        log(person, [patient], day, 5)
+    names = patient_month_facts(patient=patient, month=MARCH)["names"]
+    for person in people[:3]:
+        assert names[f"U{person.pk}"] == person.display_name
+    assert names[f"U{people[3].pk}"] == "A" * 200  # not ", MSW": parse_facts takes 200
+    assert names[f"U{practitioner.pk}"] == practitioner.display_name
+    engine = patients_month_engine_facts(patient_keys([patient.pk]), MARCH)[patient.pk]
+    assert dict(engine.names) == names
