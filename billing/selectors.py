@@ -4,6 +4,7 @@ the database in a fixed number of queries, the practice's fees, and live decisio
 from __future__ import annotations
 
 import datetime as dt
+import operator
 import re
 from collections import defaultdict
 from collections.abc import Sequence
@@ -90,8 +91,12 @@ _MAX_NAME_LENGTH = 200
 _NO_CONTROL = {code: None for code in [*range(0x20), 0x7F]}
 
 
-def _shown(name: str) -> str:
-    return name.translate(_NO_CONTROL).strip()[:_MAX_NAME_LENGTH]
+class _Shown(dict[str, str]):
+    """A display name as the facts carry it, worked out once per distinct name."""
+
+    def __missing__(self, name: str) -> str:
+        shown = self[name] = name.translate(_NO_CONTROL).strip()[:_MAX_NAME_LENGTH]
+        return shown
 
 
 def _grouped(queryset: QuerySet[Any, Any]) -> dict[int, list[tuple[Any, ...]]]:
@@ -136,8 +141,8 @@ class _MonthRows:
     #: Per patient: the billing practitioner's name, then the month's MDM attestation
     #: (level, practitioner id, signed at, practitioner's name; None when there is none).
     patients: dict[int, tuple[Any, ...]]
-    #: For the engine's entries: the names of each patient's performers, by ref.
-    performer_names: dict[int, dict[str, str]]
+    #: For the engine's entries: each performer's name, by ref.
+    performer_names: dict[str, str | None]
 
 
 class _Visit(NamedTuple):
@@ -178,7 +183,7 @@ def _load_month_rows(
     """The rows of the patients' month; with `engine`, the time entries come as the
     engine's TimeEntry objects (built while the rows are read: the close's hot path)."""
     in_patients = _ids_in("patient_id", patient_ids)
-    performer_names: dict[int, dict[str, str]] = {}
+    performer_names: dict[str, str | None] = {}
     return _MonthRows(
         conditions=_grouped(
             ChronicCondition.objects.filter(in_patients, onset__lte=last)
@@ -371,6 +376,23 @@ class _Refs(dict[int, str]):
         return ref
 
 
+@dataclass(frozen=True)
+class _Month:
+    """What the facts of every patient of a month are built with: the month's first and
+    last day, its rulebook, and the people's refs and display names, each made once."""
+
+    first: dt.date
+    last: dt.date
+    rulebook: Rulebook
+    refs: _Refs
+    shown: _Shown
+
+    @classmethod
+    def of(cls, month: dt.date) -> _Month:
+        first = month_start(month)
+        return cls(first, month_end(month), rulebook_for_month(first), _Refs(), _Shown())
+
+
 class _PatientMonth(NamedTuple):
     """One patient's rows of the month as both facts builders start from them."""
 
@@ -386,32 +408,30 @@ class _PatientMonth(NamedTuple):
     names: dict[str, str]
 
 
-def _patient_month(
-    key: PatientKey,
-    first: dt.date,
-    last: dt.date,
-    rows: _MonthRows,
-    rulebook: Rulebook,
-    refs: _Refs,
-) -> _PatientMonth:
+def _patient_month(key: PatientKey, rows: _MonthRows, month: _Month) -> _PatientMonth:
     pk, billing_id, billing_npi = key
+    refs, shown = month.refs, month.shown
     consents = rows.consents.get(pk, [])
-    visits = [_Visit(*visit) for visit in rows.visits.get(pk, [])]
-    began = _ccm_began(consents, billing_id, first, last)
-    prior_visit, initiating = _visit_choice(visits, began, billing_id, rulebook)
+    visits = list(map(_Visit._make, rows.visits.get(pk, ())))
+    began = _ccm_began(consents, billing_id, month.first, month.last)
+    prior_visit, initiating = _visit_choice(visits, began, billing_id, month.rulebook)
     plan = _plan_in_force(rows.care_plans.get(pk, []))
     billing_name, level, attester_id, signed_at, attester_name = rows.patients.get(
         pk, (None, None, None, None, None)
     )
-    named: list[tuple[int | None, str | None]] = [(billing_id, billing_name)]
-    named += [(consent[3], consent[4]) for consent in consents]
-    if initiating is not None:
-        named.append((initiating.practitioner_id, initiating.practitioner_name))
-    if plan is not None:
-        named.append((plan[2], plan[3]))
-    if level is not None:
-        named.append((attester_id, attester_name))
-    names = {refs[user_id]: _shown(name) for user_id, name in named if user_id is not None and name}
+    # Who these rows name (a name comes with its user id; null when there is no user).
+    names: dict[str, str] = {}
+    if billing_name:
+        names[refs[billing_id]] = shown[billing_name]
+    for consent in consents:
+        if consent[4]:
+            names[refs[consent[3]]] = shown[consent[4]]
+    if initiating is not None and initiating.practitioner_id and initiating.practitioner_name:
+        names[refs[initiating.practitioner_id]] = shown[initiating.practitioner_name]
+    if plan is not None and plan[3]:
+        names[refs[plan[2]]] = shown[plan[3]]
+    if level is not None and attester_name:
+        names[refs[attester_id]] = shown[attester_name]
     return _PatientMonth(
         pk,
         refs[billing_id],
@@ -434,22 +454,16 @@ def _other_practitioner(npi: str, billing_ref: str, billing_npi: str) -> str:
     return npi or "unknown"
 
 
-def _patient_facts_dict(
-    key: PatientKey,
-    first: dt.date,
-    last: dt.date,
-    rows: _MonthRows,
-    rulebook: Rulebook,
-    refs: _Refs,
-) -> FactsDict:
-    month = _patient_month(key, first, last, rows, rulebook, refs)
-    pk, billing_ref, billing_npi = month.pk, month.billing_ref, month.billing_npi
-    initiating, plan, attestation = month.initiating, month.plan, month.attestation
+def _patient_facts_dict(key: PatientKey, rows: _MonthRows, month: _Month) -> FactsDict:
+    patient = _patient_month(key, rows, month)
+    refs, shown, first = month.refs, month.shown, month.first
+    pk, billing_ref, billing_npi = patient.pk, patient.billing_ref, patient.billing_npi
+    initiating, plan, attestation = patient.initiating, patient.plan, patient.attestation
     entries = rows.entries.get(pk, [])
-    names = dict(month.names)
+    names = patient.names  # this patient's own dict
     for row in entries:  # _ENTRY_COLUMNS without the patient id, then the performer's name
         if row[-1]:
-            names.setdefault(refs[row[6]], _shown(row[-1]))
+            names.setdefault(refs[row[6]], shown[row[-1]])
     return {
         "month": f"{first:%Y-%m}",
         "billing_practitioner": billing_ref,
@@ -470,9 +484,9 @@ def _patient_facts_dict(
                     "revoked": _iso(revoked),
                     "billing_practitioner": refs[practitioner_id],
                 }
-                for day, method, revoked, practitioner_id, _ in month.consents
+                for day, method, revoked, practitioner_id, _ in patient.consents
             ],
-            "prior_visit_date": _iso(month.prior_visit),
+            "prior_visit_date": _iso(patient.prior_visit),
             "initiating_visit": {
                 "date": initiating.date.isoformat(),
                 "code": initiating.code,
@@ -627,11 +641,11 @@ def _engine_entry_rows(patient_ids: Sequence[int], first: dt.date, last: dt.date
 
 
 def _engine_entries(
-    rows: Sequence[Any], performer_names: dict[int, dict[str, str]]
+    rows: Sequence[Any], performer_names: dict[str, str | None]
 ) -> dict[int, list[Any]]:
     """The patients' time entries as the engine's TimeEntry, by patient id: what
     parse_facts makes of `_entry_dict` (tests compare the two), without the round trip;
-    `performer_names` is filled with each patient's performers' names, by ref.
+    `performer_names` is filled with each performer's name, by ref.
 
     The hot loop of the close (millions of entries): one pass over the rows of
     `_engine_entry_rows`, a TimeEntry made from each (a named tuple), repeated strings
@@ -660,14 +674,11 @@ def _engine_entries(
         entries = grouped.get(patient_id)
         if entries is None:
             entries = grouped[patient_id] = []
-            names = performer_names[patient_id] = {}
-        else:
-            names = performer_names[patient_id]
         if kind not in performers or not 0 < seconds <= _MAX_ENTRY_SECONDS or shared <= 0:
             _bad_entry(len(entries), kind, seconds, shared)
         ref = refs[staff]
-        if name and ref not in names:
-            names[ref] = _shown(name)
+        if ref not in performer_names:
+            performer_names[ref] = name
         entries.append(
             make(
                 (
@@ -681,7 +692,7 @@ def _engine_entries(
                     activities[activity],
                     programs[program],
                     shared,
-                    (note.strip() or None) if note else None,
+                    note or None,  # stored stripped (timelog.services)
                     logged_on,
                 )
             )
@@ -697,18 +708,15 @@ def _bad_entry(index: int, kind: str, seconds: int, shared_with: int) -> None:
     raise FactsError(f"time_entries[{index}].seconds", f"out of range: {seconds}")
 
 
-def _patient_engine_facts(
-    key: PatientKey,
-    first: dt.date,
-    last: dt.date,
-    rows: _MonthRows,
-    rulebook: Rulebook,
-    refs: _Refs,
-) -> Facts:
+_STAFF_ID = operator.itemgetter(rules_facts.TimeEntry._fields.index("staff_id"))
+
+
+def _patient_engine_facts(key: PatientKey, rows: _MonthRows, month: _Month) -> Facts:
     """The Facts parse_facts would make of _patient_facts_dict, built directly."""
-    month = _patient_month(key, first, last, rows, rulebook, refs)
-    pk, billing_ref, billing_npi = month.pk, month.billing_ref, month.billing_npi
-    initiating, plan, attestation = month.initiating, month.plan, month.attestation
+    patient = _patient_month(key, rows, month)
+    refs, shown, first = month.refs, month.shown, month.first
+    pk, billing_ref, billing_npi = patient.pk, patient.billing_ref, patient.billing_npi
+    initiating, plan, attestation = patient.initiating, patient.plan, patient.attestation
     mdm = None
     if attestation is not None:
         level = attestation[0]
@@ -717,16 +725,19 @@ def _patient_engine_facts(
         mdm = rules_facts.Mdm(
             level=level, attested_by=refs[attestation[1]], date=attestation[2].date()
         )
-    names = dict(month.names)
-    for ref, name in rows.performer_names.get(pk, {}).items():
-        names.setdefault(ref, name)
+    names = patient.names  # this patient's own dict
+    entries = rows.entries.get(pk, ())
+    for ref in set(map(_STAFF_ID, entries)):
+        name = rows.performer_names.get(ref)
+        if name and ref not in names:
+            names[ref] = shown[name]
     return Facts(
         month=rules_facts.Month(first.year, first.month),
         billing_practitioner=billing_ref,
         patient=rules_facts.Patient(
             chronic_conditions=_engine_conditions(rows.conditions.get(pk, [])),
-            consents=_engine_consents(month.consents, refs),
-            prior_visit_date=month.prior_visit,
+            consents=_engine_consents(patient.consents, refs),
+            prior_visit_date=patient.prior_visit,
             initiating_visit=None
             if initiating is None
             else rules_facts.InitiatingVisit(
@@ -741,7 +752,7 @@ def _patient_engine_facts(
                 established=plan[0], reviewed=plan[1], signed_by=_ref_or_none(refs, plan[2])
             ),
         ),
-        time_entries=tuple(rows.entries.get(pk, ())),
+        time_entries=tuple(entries),
         mdm=mdm,
         other_services=tuple(
             rules_facts.OtherService(
@@ -786,11 +797,10 @@ def patients_month_facts(patients: Sequence[Patient], month: dt.date) -> dict[in
     """The billing-rules.md facts of each patient's month, by patient id, in eight queries
     whatever the number of patients and entries. `patients` need `billing_practitioner`
     loaded (select_related) to keep that promise."""
-    first, last = month_start(month), month_end(month)
+    built = _Month.of(month)
     keys = _patient_keys(patients)
-    rows = _load_month_rows([key[0] for key in keys], first, last)
-    rulebook, refs = rulebook_for_month(first), _Refs()
-    return {key[0]: _patient_facts_dict(key, first, last, rows, rulebook, refs) for key in keys}
+    rows = _load_month_rows([key[0] for key in keys], built.first, built.last)
+    return {key[0]: _patient_facts_dict(key, rows, built) for key in keys}
 
 
 def patients_month_engine_facts(keys: Sequence[PatientKey], month: dt.date) -> dict[int, Facts]:
@@ -798,10 +808,9 @@ def patients_month_engine_facts(keys: Sequence[PatientKey], month: dt.date) -> d
     parse_facts(patients_month_facts(...)) gives (or a FactsError naming the field), built
     straight from database rows without the JSON-like round trip (the close's hot path).
     `keys` are (patient id, billing practitioner id, NPI), as `patient_keys` reads them."""
-    first, last = month_start(month), month_end(month)
-    rows = _load_month_rows([key[0] for key in keys], first, last, engine=True)
-    rulebook, refs = rulebook_for_month(first), _Refs()
-    return {key[0]: _patient_engine_facts(key, first, last, rows, rulebook, refs) for key in keys}
+    built = _Month.of(month)
+    rows = _load_month_rows([key[0] for key in keys], built.first, built.last, engine=True)
+    return {key[0]: _patient_engine_facts(key, rows, built) for key in keys}
 
 
 def rulebook_for_month(month: dt.date) -> Rulebook:
@@ -887,12 +896,11 @@ def _as_engine_row(patient_id: int, row: tuple[Any, ...]) -> tuple[Any, ...]:
 def patient_month_decision(*, patient: Patient, month: dt.date) -> tuple[FactsDict, Decision]:
     """The live decision of one patient-month: the same engine the month close runs, on
     the same facts (built once from the rows, as JSON-like facts and as engine Facts)."""
-    first, last = month_start(month), month_end(month)
+    built = _Month.of(month)
     key = _patient_keys([patient])[0]
-    rows = _load_month_rows([patient.pk], first, last)
-    rulebook, refs = rulebook_for_month(first), _Refs()
-    facts = _patient_facts_dict(key, first, last, rows, rulebook, refs)
-    performer_names: dict[int, dict[str, str]] = {}
+    rows = _load_month_rows([patient.pk], built.first, built.last)
+    facts = _patient_facts_dict(key, rows, built)
+    performer_names: dict[str, str | None] = {}
     rows = replace(
         rows,
         entries=_engine_entries(
@@ -901,5 +909,5 @@ def patient_month_decision(*, patient: Patient, month: dt.date) -> tuple[FactsDi
         ),
         performer_names=performer_names,
     )
-    engine_facts = _patient_engine_facts(key, first, last, rows, rulebook, refs)
+    engine_facts = _patient_engine_facts(key, rows, built)
     return facts, evaluate(engine_facts, practice_rulebook(patient.practice, month))
