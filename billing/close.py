@@ -109,19 +109,11 @@ def close_request(
     billing_month.save(update_fields=["status", "version", "updated_at"])
     # An inactive patient whose claim of this month went out is closed again too: a
     # change to that claim must come out as a correction, not be lost.
-    patient_ids = list(
-        Patient.objects.filter(practice=practice)
-        .filter(
-            Q(is_active=True)
-            | Q(
-                worklist_rows__month=first,
-                worklist_rows__status__in=BILLED_STATUSES,
-            )
-        )
-        .order_by("pk")
-        .values_list("pk", flat=True)
-        .distinct()
-    )
+    active = Patient.objects.filter(practice=practice, is_active=True).values_list("pk", flat=True)
+    billed = WorklistRow.objects.filter(
+        practice=practice, month=first, status__in=BILLED_STATUSES
+    ).values_list("patient_id", flat=True)
+    patient_ids = sorted({*active, *billed})
     chunks = list(_split(patient_ids, _chunk_size()))
     run = CloseRun.objects.create(
         practice=practice,
