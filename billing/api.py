@@ -355,7 +355,9 @@ class WorklistApi(ListAPIView):  # type: ignore[type-arg]
 
 class WorklistRowApi(APIView):
     """PATCH /api/worklist/{id}/ {status, denial_reason?}: billing staff move a claim to
-    ready, submitted, paid or denied; audited."""
+    ready, submitted, paid or denied, and a needs_correction row (a re-close changed the
+    lines of a claim that went out) to submitted once the correction is sent; audited.
+    The row answers supersedes, previous_lines and correction_reason."""
 
     allowed_roles = {"GET": ALL_ROLES, "PATCH": BILLING_STAFF}
 
