@@ -15,6 +15,7 @@ from billing.close import close_request
 from billing.models import CloseRun, MdmAttestation, MdmLevel, WorklistRow, WorklistStatus
 from ccm.audit import audit_record, snapshot
 from ccm.exceptions import PeriodClosed
+from ccm.limits import NOTE_MAX_LENGTH, REASON_MAX_LENGTH, text_problem
 from ccm.models import BillingMonth, Practice, User
 from ccm.periods import ensure_month_open, month_start
 from patients.models import Patient
@@ -82,6 +83,8 @@ def mdm_attest(
         errors["level"] = [f"{level!r} is not an MDM level; choose moderate or high."]
     if not note.strip():
         errors["note"] = ["Say what made the decision-making moderate or high."]
+    elif problem := text_problem(note, NOTE_MAX_LENGTH):
+        errors["note"] = [problem]
     first = month_start(month)
     if first > timezone.localdate():
         errors["month"] = [f"{first:%Y-%m} has not begun."]
@@ -89,7 +92,9 @@ def mdm_attest(
         raise ValidationError(errors)
     ensure_month_open(patient.practice, first)
     existing = (
-        MdmAttestation.objects.select_for_update().filter(patient=patient, month=first).first()
+        MdmAttestation.objects.select_for_update(no_key=True)
+        .filter(patient=patient, month=first)
+        .first()
     )
     before = snapshot(existing, MDM_AUDIT_FIELDS) if existing else None
     attestation = existing or MdmAttestation(patient=patient, month=first)
@@ -146,11 +151,12 @@ def worklist_row_set_status(
     re-close) to submitted once it is sent; only rows of the month's current close
     version; audited.
 
-    The billing month is locked FOR SHARE first (then the row): a re-close claims the
-    month under its row lock before reading which claims went out, so a status change
-    either commits before that read or finds its row's version superseded (409)."""
+    The billing month is locked FOR SHARE first, then the row (ccm.locks: months before
+    the rows changed): a re-close claims the month under its row lock before reading
+    which claims went out, so a status change either commits before that read or finds
+    its row's version superseded (409)."""
     current_version = _month_version_locked(row.practice_id, row.month)
-    row = WorklistRow.objects.select_for_update().get(pk=row.pk)
+    row = WorklistRow.objects.select_for_update(no_key=True).get(pk=row.pk)
     if row.version != current_version:
         raise PeriodClosed(
             f"This row belongs to version {row.version}; the month is now at "
@@ -163,6 +169,8 @@ def worklist_row_set_status(
         )
     if status == WorklistStatus.DENIED and not denial_reason.strip():
         raise ValidationError({"denial_reason": ["Give the payer's reason for the denial."]})
+    if problem := text_problem(denial_reason, REASON_MAX_LENGTH):
+        raise ValidationError({"denial_reason": [problem]})
     before = {"status": row.status, "denial_reason": row.denial_reason}
     row.status = status
     row.denial_reason = denial_reason.strip() if status == WorklistStatus.DENIED else ""

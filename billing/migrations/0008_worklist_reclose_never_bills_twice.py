@@ -8,7 +8,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("billing", "0006_facts_revision_triggers"),
+        ("billing", "0007_close_chunk_dispatched_and_claimed"),
     ]
 
     operations = [

@@ -62,7 +62,7 @@ def postgres_only(sql: str):  # type: ignore[no-untyped-def]
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("billing", "0007_worklist_reclose_never_bills_twice"),
+        ("billing", "0008_worklist_reclose_never_bills_twice"),
         ("patients", "0003_revision2_facts"),
     ]
 
