@@ -11,16 +11,15 @@ from django.db import migrations, models
 from django.utils import timezone
 
 GUARD = "timelog_timeactivity_period_guard"
+#: The day of each entry's creation in the practice's zone (parameter: settings.TIME_ZONE).
+FILL_SQL = "UPDATE timelog_timeactivity SET logged_on = (created_at AT TIME ZONE %s)::date"
 
 
 def backfill(apps, schema_editor):  # type: ignore[no-untyped-def]
     connection = schema_editor.connection
     if connection.vendor == "postgresql":
         schema_editor.execute(f"ALTER TABLE timelog_timeactivity DISABLE TRIGGER {GUARD}")
-        schema_editor.execute(
-            "UPDATE timelog_timeactivity SET logged_on = (created_at AT TIME ZONE %s)::date",
-            [settings.TIME_ZONE],
-        )
+        schema_editor.execute(FILL_SQL, [settings.TIME_ZONE])
         schema_editor.execute(f"ALTER TABLE timelog_timeactivity ENABLE TRIGGER {GUARD}")
         return
     activity = apps.get_model("timelog", "TimeActivity")
