@@ -11,45 +11,10 @@ from dataclasses import dataclass
 import pytest
 from django.utils import timezone
 
-from billing.rules import RULES, parse_facts
 from billing.services import mdm_attest
 from ccm.models import User
 from patients.models import Patient
 from timelog.services import TimeActivityInput, time_activity_create
-
-
-def engine_reads_revision_2() -> bool:
-    """Whether the engine implements billing rules revision 2 (the r2-engine branch): it
-    knows DUPLICATE_CCM and parse_facts reads the revision's optional facts."""
-    if "DUPLICATE_CCM" not in RULES:
-        return False
-    facts = parse_facts(
-        {
-            "month": "2026-03",
-            "billing_practitioner": "P1",
-            "patient": {"chronic_conditions": [], "consents": []},
-            "time_entries": [
-                {
-                    "id": "e1",
-                    "date": "2026-03-02",
-                    "minutes": 5,
-                    "performer": "clinical_staff",
-                    "note": "Called",
-                    "logged_on": "2026-03-02",
-                }
-            ],
-            "names": {"P1": "Dr. One"},
-        }
-    )
-    return facts.time_entries[0].note == "Called" and dict(facts.names) == {"P1": "Dr. One"}
-
-
-#: For a test of what the engine of revision 2 does with the facts this branch builds:
-#: expected to fail until r2-engine is merged, and to pass (strict) once it is.
-needs_engine_r2 = pytest.mark.xfail(
-    not engine_reads_revision_2(), reason="billing rules revision 2 in the engine", strict=True
-)
-
 
 #: Each entry's own note: a note copied onto three entries is a finding of its own
 #: (ENTRY_NOTE_REPEATED).

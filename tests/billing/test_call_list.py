@@ -38,7 +38,6 @@ from billing.selectors import (
 from ccm.models import Practice, User
 from ccm.periods import month_start
 from patients.models import ChronicCondition, Patient
-from tests.billing.conftest import needs_engine_r2
 from tests.factories import log_minutes as log
 
 pytestmark = pytest.mark.django_db
@@ -63,7 +62,6 @@ def demo_month() -> tuple[Practice, User]:
     return nurse.practice, nurse
 
 
-@needs_engine_r2
 def test_engine_facts_equal_the_parsed_json_facts_on_the_demo_month(
     demo_month: tuple[Practice, User],
 ) -> None:

@@ -23,7 +23,6 @@ from billing.selectors import (
 )
 from ccm.models import User
 from patients.models import InpatientStay, OtherService, Patient
-from tests.billing.conftest import needs_engine_r2
 from timelog.services import TimeActivityInput, time_activity_create
 
 pytestmark = pytest.mark.django_db
@@ -144,7 +143,6 @@ def test_query_count_is_fixed_as_patients_and_entries_grow(
     assert count_queries(many) == small == 8
 
 
-@needs_engine_r2
 def test_engine_facts_are_what_parse_facts_makes_of_the_json_facts(
     patient: Patient,
     nurse: User,

@@ -1,6 +1,6 @@
 """Issue 12 (billing rules revision 2) through the app: each scenario seen on main is a
-test here, through the API and the pages. Those that need the engine's new rules wait for
-them (needs_engine_r2); the others fail on the code before this branch.
+test here, through the API and the pages, failing on the code before revision 2 (the
+engine's rules and this branch's facts, pages and fees).
 
 (The re-close bullet is tests/billing/test_reclose.py; the FOO visit code
 tests/patients/test_api_visits.py; the MDM queue's dollars
@@ -26,7 +26,7 @@ from billing.rules.rulebooks import RULEBOOKS
 from billing.selectors import patient_month_decision, patient_month_facts, practice_rulebook
 from ccm.models import Practice, Role, User
 from patients.models import ChronicCondition, Consent, Patient, Visit
-from tests.billing.conftest import last_month, needs_engine_r2
+from tests.billing.conftest import last_month
 from tests.conftest import make_eligible
 from tests.factories import PatientFactory, UserFactory
 from timelog.models import TimeActivity, TimeShare
@@ -74,7 +74,6 @@ def close(practice: Practice, month: dt.date) -> None:
 # -- 99490 billed elsewhere by the same practitioner -----------------------------------
 
 
-@needs_engine_r2
 def test_ccm_billed_elsewhere_by_the_same_practitioner_is_not_billed_again(
     patient: Patient,
     nurse: User,
@@ -112,7 +111,6 @@ def second_practitioner(practice: Practice) -> User:
     )
 
 
-@needs_engine_r2
 def test_a_second_practitioners_time_is_not_the_billing_practitioners_99491(
     patient: Patient,
     second_practitioner: User,
@@ -128,7 +126,6 @@ def test_a_second_practitioners_time_is_not_the_billing_practitioners_99491(
     assert "Dr. Paul Second, DO" in finding["message"]
 
 
-@needs_engine_r2
 def test_findings_name_people_in_the_worklist_csv_api_and_pages(
     practice: Practice,
     patient: Patient,
@@ -228,7 +225,6 @@ def test_a_march_2024_month_is_priced_at_the_nearest_shipped_year(
     assert decision["total_amount"] == "60.49"  # 2025's fee, not 2026's 66.30
 
 
-@needs_engine_r2
 def test_a_march_2024_month_says_its_fees_are_of_another_year(
     practice: Practice, practitioner: User, nurse: User, api_client_for: Callable[..., APIClient]
 ) -> None:
@@ -363,7 +359,6 @@ def test_a_blank_credential_never_makes_the_month_refused(
     assert answer["billable"] is True
 
 
-@needs_engine_r2
 def test_the_engine_api_takes_an_empty_credential(
     billing_user: User, api_client_for: Callable[..., APIClient]
 ) -> None:
@@ -404,7 +399,6 @@ def test_the_engine_api_takes_an_empty_credential(
 # -- chronic conditions ---------------------------------------------------------------------
 
 
-@needs_engine_r2
 def test_an_acute_code_does_not_count_until_a_practitioner_attests_it(
     patient: Patient,
     nurse: User,

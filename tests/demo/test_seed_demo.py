@@ -12,7 +12,6 @@ from django.utils import timezone
 from billing.selectors import patient_month_decision
 from ccm.models import Role, User
 from patients.models import CarePlan, ChronicCondition, Patient
-from tests.billing.conftest import needs_engine_r2
 from timelog.models import TimeActivity
 
 pytestmark = pytest.mark.django_db
@@ -55,7 +54,6 @@ def test_seed_demo_is_idempotent_and_makes_a_realistic_month() -> None:
     assert decisions["D-1009"].counted_seconds.clinical_staff == 0
 
 
-@needs_engine_r2
 def test_the_demo_month_shows_each_finding_of_revision_2() -> None:
     """At least one patient of the demo's current month per new finding (ENTRY_LATE once
     the month has run nine days: an entry cannot be logged late before)."""
