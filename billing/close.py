@@ -28,8 +28,8 @@ How a re-close never bills twice (CONTRACTS.md; billing.reclose decides each row
   The finish supersedes what is left of the month's earlier versions (patients no
   longer closed).
 - The statuses the chunk reads cannot move under it: a status change locks the billing
-  month (FOR SHARE) and is refused for a row of an older version, and the claim bumps
-  the version under the month's row lock before any chunk runs.
+  month first and is refused for a row of an older version, and the claim bumps the
+  version under the month's row lock before any chunk runs.
 """
 
 from __future__ import annotations

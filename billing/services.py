@@ -7,7 +7,7 @@ import logging
 from functools import partial
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 from kombu.exceptions import OperationalError as KombuOperationalError
 
@@ -127,21 +127,6 @@ ROW_TRANSITIONS: dict[str, frozenset[str]] = {
 }
 
 
-def _month_version_locked(practice_id: int, month: dt.date) -> int:
-    """The billing month's close version, its row locked FOR SHARE (PostgreSQL)."""
-    if connection.vendor != "postgresql":
-        return BillingMonth.objects.get(practice_id=practice_id, month=month).version
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT version FROM ccm_billingmonth WHERE practice_id = %s AND month = %s FOR SHARE",
-            [practice_id, month],
-        )
-        found = cursor.fetchone()
-    if found is None:
-        raise BillingMonth.DoesNotExist(f"no billing month {month:%Y-%m}")
-    return int(found[0])
-
-
 @transaction.atomic
 def worklist_row_set_status(
     *, row: WorklistRow, actor: User, status: str, denial_reason: str = ""
@@ -151,11 +136,15 @@ def worklist_row_set_status(
     re-close) to submitted once it is sent; only rows of the month's current close
     version; audited.
 
-    The billing month is locked FOR SHARE first, then the row (ccm.locks: months before
-    the rows changed): a re-close claims the month under its row lock before reading
-    which claims went out, so a status change either commits before that read or finds
-    its row's version superseded (409)."""
-    current_version = _month_version_locked(row.practice_id, row.month)
+    The billing month is locked first, then the row (ccm.locks: months before the rows
+    changed): a re-close claims the month under the same lock before reading which claims
+    went out, so a status change either commits before that read or finds its row's
+    version superseded (409)."""
+    current_version = (
+        BillingMonth.objects.select_for_update(no_key=True)
+        .values_list("version", flat=True)
+        .get(practice_id=row.practice_id, month=row.month)
+    )
     row = WorklistRow.objects.select_for_update(no_key=True).get(pk=row.pk)
     if row.version != current_version:
         raise PeriodClosed(
