@@ -22,6 +22,7 @@ STRICT_TARGETS = [
     "ccm/lookups.py",
     "billing/call_progress.py",
     "billing/live_decisions.py",
+    "timelog/timer",
 ]
 
 
