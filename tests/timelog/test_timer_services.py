@@ -15,6 +15,7 @@ from ccm.exceptions import PeriodClosed
 from ccm.models import AuditEvent, BillingMonth, Role, User
 from patients.models import Patient
 from timelog.models import TimeActivity, Timer
+from timelog.services import TimeActivityInput, time_activity_create
 from timelog.timer.selectors import IDLE, PAUSED, RUNNING, timer_for_user, timer_state
 from timelog.timer.services import (
     NoTimer,
@@ -228,7 +229,7 @@ def test_a_stop_without_what_was_done_is_refused_and_the_timer_stays(
     active(nurse, at(TODAY, "09:05"))
     with pytest.raises(ValidationError) as refused:
         timer_stop(user=nurse, now=at(TODAY, "09:10"))
-    assert set(refused.value.message_dict) == {"activity", "note"}
+    assert set(refused.value.message_dict) == {"note"}
     assert Timer.objects.count() == 1
     assert not TimeActivity.objects.exists()
     stopped = timer_stop(
@@ -275,3 +276,22 @@ def test_discard_drops_the_time_and_is_audited(nurse: User, patient: Patient) ->
     assert event.before is not None and event.before["worked_seconds"] == 300
     with pytest.raises(NoTimer):
         timer_pause(user=nurse)
+
+
+def test_the_activity_defaults_to_the_persons_last_one(
+    nurse: User, make_patient: Callable[..., Patient]
+) -> None:
+    first = timer_start(user=nurse, patients=[make_patient()], now=at(TODAY, "08:00"))
+    assert first.activity == "patient_call"  # nothing logged yet: a patient call
+    timer_discard(user=nurse, now=at(TODAY, "08:01"))
+    time_activity_create(
+        performer=nurse,
+        entry=TimeActivityInput(
+            patients=[make_patient()],
+            date=TODAY,
+            duration_seconds=300,
+            activity="lab_review",
+            note="Read the labs",
+        ),
+    )
+    assert timer_start(user=nurse, patients=[make_patient()]).activity == "lab_review"

@@ -34,6 +34,7 @@ from ccm.audit import audit_record
 from ccm.models import Practice, User
 from patients.models import Patient
 from timelog.models import ACTIVITY_TYPES, PROGRAMS, PerformerKind, Program, TimeActivity, Timer
+from timelog.selectors import default_activity
 from timelog.services import (
     NO_PATIENT,
     PATIENT_TWICE,
@@ -190,8 +191,10 @@ def timer_start(
     now: dt.datetime | None = None,
 ) -> Timer:
     """Start the user's timer for `patients` (one or several: a shared activity, split
-    evenly when saved). Refused with 409 while the user has a timer, running or not."""
+    evenly when saved); the activity defaults to the user's last one. Refused with 409
+    while the user has a timer, running or not."""
     practice = _practice_of_logger(user)
+    activity = activity or default_activity(user)
     draft = TimerDraft(
         patients=patients, activity=activity, note=note, outcome=outcome, program=program
     )

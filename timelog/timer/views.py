@@ -18,7 +18,7 @@ from django.views.decorators.http import require_POST
 
 from ccm.models import CARE_TEAM_ROLES, User
 from ccm.views import role_required
-from timelog.timer.serializers import TimerStartInputSerializer
+from timelog.timer.serializers import TimerDraftInputSerializer, TimerStartInputSerializer
 from timelog.timer.services import (
     NoTimer,
     TimerConflict,
@@ -27,6 +27,7 @@ from timelog.timer.services import (
     timer_pause,
     timer_resume,
     timer_start,
+    timer_update,
 )
 
 STEPS: dict[str, Callable[..., Any]] = {
@@ -36,6 +37,8 @@ STEPS: dict[str, Callable[..., Any]] = {
     "discard": timer_discard,
 }
 STEP_NAMES = ("start", *STEPS)
+#: Sent from the Log time form, these keep what was typed there with the timer first.
+KEEPS_DRAFT = frozenset({"pause", "resume"})
 
 DONE = {
     "start": "Timer started.",
@@ -63,6 +66,14 @@ def _timer_id(request: HttpRequest) -> uuid.UUID | None:
         return None
 
 
+def _keep_draft(user: User, request: HttpRequest) -> None:
+    """What the Log time form holds, kept with the timer (as the page's script does while
+    the person types); nothing is kept when any of it does not validate."""
+    serializer = TimerDraftInputSerializer(data=request.POST, practice=user.practice)
+    if serializer.is_valid():
+        timer_update(user=user, draft=serializer.draft(), timer_id=_timer_id(request))
+
+
 @role_required(CARE_TEAM_ROLES)
 @require_POST
 def timer_step(request: HttpRequest, step: str) -> HttpResponse:
@@ -85,6 +96,8 @@ def timer_step(request: HttpRequest, step: str) -> HttpResponse:
                 program=draft.program or "ccm",
             )
         else:
+            if step in KEEPS_DRAFT and "note" in request.POST:
+                _keep_draft(user, request)
             STEPS[step](user=user, timer_id=_timer_id(request))
     except (NoTimer, TimerConflict) as refused:
         messages.error(request, str(refused.detail))
