@@ -140,20 +140,24 @@
     };
   }
 
+  function keepNow() {
+    if (keeping !== null) { window.clearTimeout(keeping); keeping = null; }
+    var fields = typed();
+    if (!fields.patients.length) { return Promise.resolve(null); }  // a timer is always for someone
+    return session.keep(fields);
+  }
+
   function keepSoon() {
     if (!timerId || !session) { return; }
     if (keeping !== null) { window.clearTimeout(keeping); }
-    keeping = window.setTimeout(function () {
-      keeping = null;
-      var fields = typed();
-      if (!fields.patients.length) { return; }  // a timer is always for someone
-      session.keep(fields);
-    }, 600);
+    keeping = window.setTimeout(keepNow, 600);
   }
 
   if (timerId && session) {
+    session.beforeStep(function () { return keeping !== null ? keepNow() : Promise.resolve(null); });
     form.addEventListener("input", keepSoon);
     form.addEventListener("change", keepSoon);
+    window.addEventListener("pagehide", function () { if (keeping !== null) { keepNow(); } });
     var saveButton = document.getElementById("save-entry");
     session.onChange(function (state) {
       if (!state.timer || state.timer.id !== timerId) {

@@ -24,6 +24,7 @@
   var state = JSON.parse(document.getElementById("session-timer-state").textContent);
   var receivedAt = Date.now();
   var listeners = [];
+  var flushers = [];
   var channel = window.BroadcastChannel ? new window.BroadcastChannel("ccm-session-timer") : null;
 
   var HEARTBEAT_MS = 30000;  // at most one activity report per 30 s
@@ -132,6 +133,7 @@
     return window.fetch(api + path, {
       method: method,
       credentials: "same-origin",
+      keepalive: true,  // sent even when the page is being left (what was just typed)
       headers: { "Content-Type": "application/json", "Accept": "application/json", "X-CSRFToken": csrf },
       body: body === undefined ? undefined : JSON.stringify(body)
     }).then(function (response) {
@@ -206,7 +208,10 @@
     var t = timer();
     if (name !== "start" && t) { body.timer = t.id; }
     if (submitter) { submitter.disabled = true; }
-    step(name, body).then(function (answer) {
+    // What a form still holds unsent (typed a moment ago) goes first: a step may reload.
+    Promise.all(flushers.map(function (flush) { return flush(); })).then(function () {
+      return step(name, body);
+    }).then(function (answer) {
       if (submitter) { submitter.disabled = false; }
       if (answer.status >= 300 || answer.status === 0) { return; }
       if (then === "log") { window.location.assign(logUrl); }
@@ -279,6 +284,8 @@
   window.ccmSessionTimer = {
     state: function () { return state; },
     onChange: function (listener) { listeners.push(listener); },
+    /* `flush` returns a promise settled once what it holds unsent is sent. */
+    beforeStep: function (flush) { flushers.push(flush); },
     keep: function (fields) {
       var t = timer();
       if (!t) { return Promise.resolve(null); }

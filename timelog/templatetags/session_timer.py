@@ -12,6 +12,7 @@ from django.utils import timezone
 from ccm.models import CARE_TEAM_ROLES
 from timelog.timer.selectors import practice_time_zone, timer_for_user, timer_state
 from timelog.timer.serializers import timer_data
+from timelog.views import duration_text
 
 register = template.Library()
 
@@ -48,3 +49,9 @@ def clock(seconds: int) -> str:
     hours, rest = divmod(max(int(seconds), 0), 3600)
     minutes, secs = divmod(rest, 60)
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+@register.filter
+def duration(seconds: int) -> str:
+    """Seconds in whole minutes, as every page reads durations ('29 min')."""
+    return duration_text(int(seconds))
