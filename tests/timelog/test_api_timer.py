@@ -5,6 +5,7 @@ the same moment saving its entries once."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 import threading
 import uuid
 from collections.abc import Callable
@@ -12,6 +13,7 @@ from typing import Any
 
 import pytest
 from django.db import connection
+from django.test import Client
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -267,3 +269,24 @@ def test_two_tabs_stopping_at_once_save_the_time_once(
     assert AuditEvent.objects.filter(action="time_activity.create").count() == 1
     assert AuditEvent.objects.filter(action="timer.stop").count() == 1
     assert not Timer.objects.exists()
+
+
+def test_a_leaving_page_reports_its_activity_as_a_form_post(nurse: User, patient: Patient) -> None:
+    """The page's last activity goes out with navigator.sendBeacon: a multipart POST with
+    the session cookie and the CSRF token as a form field."""
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(nurse)
+    html = client.get("/").content.decode()
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html)
+    assert token is not None
+    response = client.post(
+        f"{URL}start/", {"patients": [patient.pk], "csrfmiddlewaretoken": token.group(1)}
+    )
+    assert response.status_code == 201
+    refused = client.post(f"{URL}heartbeat/", {"inactive_seconds": "5"})
+    assert refused.status_code == 403  # no token: refused
+    beacon = client.post(
+        f"{URL}heartbeat/", {"inactive_seconds": "5", "csrfmiddlewaretoken": token.group(1)}
+    )
+    assert beacon.status_code == 200
+    assert beacon.json()["timer"]["status"] == "running"

@@ -4,7 +4,11 @@ GET /api/timer/ the timer as it stands; PATCH /api/timer/ what the entry will sa
 POST /api/timer/start/, pause/, resume/ (idle time dropped), keep-idle/ (idle time
 kept), heartbeat/ (the page's activity), stop/ (saved as entries, one per day),
 discard/. Each answers the envelope {timer, server_time} (stop: {entries, created, ...});
-a second start answers 409 with the timer that runs."""
+a second start answers 409 with the timer that runs.
+
+A timer is idle once the practice's idle minutes pass with no activity reported
+(heartbeat/, which the pages send): its time then ends at the last activity unless
+keep-idle/ says the person kept working. A script that times work reports it too."""
 
 from __future__ import annotations
 
@@ -17,6 +21,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ccm.models import CARE_TEAM_ROLES, User
+from ccm.openapi import ErrorSerializer
 from timelog.models import Timer
 from timelog.timer.selectors import timer_for_user, timer_state
 from timelog.timer.serializers import (
@@ -43,6 +48,7 @@ from timelog.timer.services import (
 
 LOGGERS = frozenset(CARE_TEAM_ROLES)
 CONFLICT = OpenApiResponse(TimerEnvelopeSerializer, description="The timer that runs.")
+NO_TIMER = OpenApiResponse(ErrorSerializer, description="The caller has no timer.")
 
 
 def _envelope(timer: Timer | None) -> dict[str, Any]:
@@ -64,7 +70,10 @@ class TimerApi(APIView):
     def get(self, request: Request) -> Response:
         return Response(_envelope(timer_for_user(_user(request))))
 
-    @extend_schema(request=TimerDraftInputSerializer, responses=TimerEnvelopeSerializer)
+    @extend_schema(
+        request=TimerDraftInputSerializer,
+        responses={200: TimerEnvelopeSerializer, 404: NO_TIMER, 409: CONFLICT},
+    )
     def patch(self, request: Request) -> Response:
         user = _user(request)
         serializer = TimerDraftInputSerializer(data=request.data, practice=user.practice)
@@ -123,7 +132,7 @@ class TimerStepApi(APIView):
 
     @extend_schema(
         request=TimerActionInputSerializer,
-        responses={200: TimerEnvelopeSerializer, 409: CONFLICT},
+        responses={200: TimerEnvelopeSerializer, 404: NO_TIMER, 409: CONFLICT},
     )
     def post(self, request: Request) -> Response:
         user = _user(request)
@@ -180,7 +189,12 @@ class TimerStopApi(APIView):
 
     @extend_schema(
         request=TimerDraftInputSerializer,
-        responses={201: TimerStoppedSerializer, 200: TimerStoppedSerializer, 409: CONFLICT},
+        responses={
+            201: TimerStoppedSerializer,
+            200: TimerStoppedSerializer,
+            404: NO_TIMER,
+            409: CONFLICT,
+        },
     )
     def post(self, request: Request) -> Response:
         user = _user(request)
@@ -207,7 +221,7 @@ class TimerDiscardApi(APIView):
 
     @extend_schema(
         request=TimerActionInputSerializer,
-        responses={200: TimerEnvelopeSerializer, 409: CONFLICT},
+        responses={200: TimerEnvelopeSerializer, 404: NO_TIMER, 409: CONFLICT},
     )
     def post(self, request: Request) -> Response:
         user = _user(request)
