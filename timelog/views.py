@@ -123,13 +123,18 @@ def log_time(request: HttpRequest) -> HttpResponse:
     evenly). ?patient=ID preselects a patient. A hidden request id makes a double submit
     log once. Success: to the patient's month (one patient) or back to a fresh form.
 
-    With a session timer (and no ?manual=1), the form is the timer's: its patients and
-    what was typed while it ran, its days and times shown; saving stops it
-    (_log_timer)."""
+    With a session timer, the form is the timer's: its patients and what was typed while
+    it ran, its days and times shown; saving stops it (_log_timer). Not with ?manual=1,
+    nor for a patient the timer is not for ("Log time" on another patient's row): those
+    log minutes while the timer runs on."""
     user = _user(request)
     if request.method == "POST" and request.POST.get("timer"):
         return _log_timer(request, user)
     timer = None if request.GET.get("manual") else timer_for_user(user)
+    wanted = request.GET.get("patient", "")
+    timer_patients = {patient.pk for patient in timer.patients.all()} if timer else set()
+    if wanted.isdigit() and int(wanted) not in timer_patients:
+        timer = None
     if timer is not None:
         form = TimerStopForm(
             initial=initial_for_timer(timer),
@@ -168,7 +173,6 @@ def log_time(request: HttpRequest) -> HttpResponse:
             "activity": default_activity(user),
             "request_id": new_request_id(),
         }
-        wanted = request.GET.get("patient", "")
         if wanted.isdigit() and patients.filter(pk=int(wanted), is_active=True).exists():
             initial["patients"] = [int(wanted)]
         form = TimeEntryForm(initial=initial, practice=user.practice)

@@ -82,6 +82,13 @@ def test_the_timer_follows_the_nurse_and_stops_into_the_form(
     assert list(timer.patients.all()) == [brooks]
     page.clock.run_for(5000)
     expect(header(page).get_by_test_id("header-timer-clock")).not_to_have_text("0:00")
+    # One timer at a time: a second start says which one runs, and starts nothing.
+    row(page, patients["Castillo"]).get_by_role("button", name=re.compile("Start timer")).click()
+    expect(header(page).get_by_test_id("timer-message")).to_contain_text(
+        "A timer is already running for Brooks, Blake"
+    )
+    expect(header(page).get_by_test_id("timer-patients")).to_have_text("Brooks, Blake")
+    assert Timer.objects.filter(user=nurse).count() == 1
     screenshot(page, "timer-my-patients-row")
 
     # Reload, then another page through the menu: still there, still the same timer.

@@ -137,10 +137,20 @@ def test_a_form_error_keeps_the_timer_and_what_was_typed(nurse: User, patient: P
     assert Timer.objects.filter(pk=timer.pk).exists()
 
 
-def test_manual_minutes_while_the_timer_runs(nurse: User, patient: Patient) -> None:
+def test_manual_minutes_while_the_timer_runs(
+    nurse: User, patient: Patient, make_patient: Callable[..., Patient]
+) -> None:
     timer_start(user=nurse, patients=[patient])
-    html = signed_in(nurse).get("/time/log/?manual=1").content.decode()
+    client = signed_in(nurse)
+    html = client.get("/time/log/?manual=1").content.decode()
     assert 'name="minutes"' in html and 'data-testid="timer-panel"' not in html
+    # "Log time" on another patient's row: minutes for that patient, the timer runs on.
+    other = make_patient()
+    html = client.get(f"/time/log/?patient={other.pk}").content.decode()
+    assert f'value="{other.pk}" checked' in html and 'data-testid="timer-panel"' not in html
+    # The timer's own patient: the timer's form.
+    html = client.get(f"/time/log/?patient={patient.pk}").content.decode()
+    assert 'data-testid="timer-panel"' in html
 
 
 # -- the steps as form posts (no JavaScript) --------------------------------------------
