@@ -52,7 +52,7 @@ lint: install
 	$(VENV)/bin/ruff format --check .
 
 typecheck: install
-	$(VENV)/bin/mypy --strict billing/rules ccm/services.py patients/services.py timelog/services.py billing/services.py patients/selectors.py timelog/selectors.py billing/selectors.py timelog/timer
+	$(VENV)/bin/mypy --strict billing/rules ccm/services.py patients/services.py timelog/services.py billing/services.py patients/selectors.py timelog/selectors.py billing/selectors.py timelog/timer/services.py timelog/timer/selectors.py timelog/timer/span.py
 
 web: install
 	$(VENV)/bin/gunicorn ccm.wsgi:application --bind 0.0.0.0:8000 --workers $${WEB_CONCURRENCY:-2}

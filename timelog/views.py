@@ -136,13 +136,13 @@ def log_time(request: HttpRequest) -> HttpResponse:
     if wanted.isdigit() and int(wanted) not in timer_patients:
         timer = None
     if timer is not None:
-        form = TimerStopForm(
+        timer_form = TimerStopForm(
             initial=initial_for_timer(timer),
             practice=user.practice,
             extra_patient_ids=[patient.pk for patient in timer.patients.all()],
         )
         return render(
-            request, "timelog/log_time.html", _form_context(form, timer=timer_state(timer))
+            request, "timelog/log_time.html", _form_context(timer_form, timer=timer_state(timer))
         )
     patients = _practice_patients(user)
     status = 200
