@@ -129,7 +129,11 @@
 
   // -- talking to the server -------------------------------------------------------------
 
+  var sentSeq = 0;      // requests numbered as sent...
+  var appliedSeq = 0;   // ...and an answer older than one applied already is dropped
+
   function send(method, path, body) {
+    var seq = ++sentSeq;
     return window.fetch(api + path, {
       method: method,
       credentials: "same-origin",
@@ -138,7 +142,9 @@
       body: body === undefined ? undefined : JSON.stringify(body)
     }).then(function (response) {
       return response.json().catch(function () { return {}; }).then(function (data) {
-        return { status: response.status, data: data };
+        var stale = seq < appliedSeq;
+        if (!stale) { appliedSeq = seq; }
+        return { status: response.status, data: data, stale: stale };
       });
     });
   }
@@ -154,32 +160,37 @@
     return "The timer could not do that.";
   }
 
-  /* One step (start, pause, resume, keep-idle, discard, stop): the answer is applied;
-     a 409 carries the timer as it really is. Resolves to the answer. */
-  function step(name, body) {
+  /* One step (start, pause, resume, keep-idle, discard, stop, heartbeat): the answer is
+     applied; a 409 carries the timer as it really is. What the person asked for says how
+     it went; a heartbeat (`quiet`) says nothing. Resolves to the answer. */
+  function step(name, body, quiet) {
+    var tell = quiet ? function () {} : say;
     return send("POST", name + "/", body || {}).then(function (answer) {
+      // A newer answer already shown: its timer is the fresher, but what this step
+      // answered is still said.
+      var show = answer.stale ? function () {} : apply;
       if (answer.status < 300) {
-        say("");
-        if ("timer" in answer.data) { apply(answer.data); }
+        tell("");
+        if ("timer" in answer.data) { show(answer.data); }
       } else if (answer.status === 409) {
-        apply(answer.data);
-        say(firstError(answer.data));
+        show(answer.data);
+        tell(firstError(answer.data));
       } else if (answer.status === 404) {
-        apply({ timer: null });
-        say(firstError(answer.data));
+        show({ timer: null });
+        tell(firstError(answer.data));
       } else {
-        say(firstError(answer.data));
+        tell(firstError(answer.data));
       }
       return answer;
     }, function () {
-      say("The server did not answer: nothing was changed. Try again.");
+      tell("The server did not answer: nothing was changed. Try again.");
       return { status: 0, data: {} };
     });
   }
 
   function refresh() {
     return send("GET", "").then(function (answer) {
-      if (answer.status === 200) { apply(answer.data); }
+      if (answer.status === 200 && !answer.stale) { apply(answer.data); }
     }, function () { /* offline: keep what is shown */ });
   }
 
@@ -235,7 +246,7 @@
     if (!running() || lastActivity <= lastReported) { return; }
     lastReported = lastActivity;
     window.sessionStorage.setItem("ccm.timer.reported", String(Date.now()));
-    step("heartbeat", { inactive_seconds: inactiveSeconds() });
+    step("heartbeat", { inactive_seconds: inactiveSeconds() }, true);
   }
 
   function noteActivity() {
@@ -263,7 +274,7 @@
     if (!running() || Date.now() - lastActivity < t.idle_minutes * 60000) { return; }
     // Quiet here for the idle minutes: the server knows whether another tab or device
     // was busy, and answers "idle" only when none was.
-    step("heartbeat", { inactive_seconds: inactiveSeconds() });
+    step("heartbeat", { inactive_seconds: inactiveSeconds() }, true);
   }, IDLE_CHECK_MS);
 
   // -- other tabs and devices ----------------------------------------------------------------
@@ -291,6 +302,7 @@
       if (!t) { return Promise.resolve(null); }
       fields.timer = t.id;
       return send("PATCH", "", fields).then(function (answer) {
+        if (answer.stale) { return answer; }
         if (answer.status === 200) { apply(answer.data); }
         else { say(firstError(answer.data)); }
         return answer;
