@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('ccm', '0007_practice_timer_idle_minutes'),
+        ('ccm', '0008_practice_timer_idle_minutes'),
         ('patients', '0002_period_guards'),
         ('timelog', '0003_redundant_indexes_and_covering_performer_index'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
