@@ -102,7 +102,7 @@ def test_a_second_start_is_a_409_with_the_running_timer(
         ({"patients": "x"}, "patients"),
         ({"patients": [1], "activity": "nap"}, "activity"),
         ({"patients": [1], "program": "xyz"}, "program"),
-        ({"patients": [1], "note": "x" * 10_001}, "note"),
+        ({"patients": [1], "note": "x" * 4001}, "note"),
     ],
 )
 def test_bad_input_is_a_400_naming_the_field(

@@ -15,6 +15,7 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
+from ccm.limits import NOTE_MAX_LENGTH
 from ccm.models import Practice
 from timelog.models import ActivityType, Program, TimeActivity
 from timelog.serializers import (
@@ -27,8 +28,8 @@ from timelog.serializers import (
 from timelog.timer.selectors import TimerState
 from timelog.timer.services import MAX_INACTIVE_SECONDS, TimerDraft
 
-#: Longest note or outcome a timer keeps (an entry's text, typed while it runs).
-TEXT_MAX = 10_000
+#: Longest note or outcome a timer keeps: an entry's (ccm.limits).
+TEXT_MAX = NOTE_MAX_LENGTH
 
 
 def _patient_ids(**kwargs: Any) -> serializers.ListField:

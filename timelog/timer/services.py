@@ -8,9 +8,11 @@ service (timelog.services.time_activity_create: validated, refused in a closed m
 audited), each with a request id made from the timer's id: a stop sent twice, from two
 tabs at once, or retried after a lost answer saves the entries once and returns them.
 
-Locks: a write locks the user's timer row first; the stop then calls the time-entry
-service, which takes the performer's and the month's locks after it. Nothing takes
-those and then a timer's, so the order is the same everywhere: timer, performer, month.
+Locks, in the order of ccm.locks: every write of a timer first locks its user's row (step
+1, as the time-entry service does for the performer), which serialises all of one
+person's timer writes, so the timer row needs no lock of its own; a stop then locks the
+months of its days (2), deletes the timer (3) and saves the entries, whose audit comes
+last (5). The page's activity report is one conditional UPDATE, holding nothing else.
 
 Billing rules applied: an entry has one date (billing-rules.md section 2), so a timer
 crossing midnight (practice time zone) saves two entries; idle time is not counted
@@ -25,13 +27,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 from rest_framework import status
 from rest_framework.exceptions import APIException, NotFound
 
 from ccm.audit import audit_record
+from ccm.locks import lock_for_change
 from ccm.models import Practice, User
+from ccm.periods import ensure_month_open
 from patients.models import Patient
 from timelog.models import ACTIVITY_TYPES, PROGRAMS, PerformerKind, Program, TimeActivity, Timer
 from timelog.selectors import default_activity
@@ -52,7 +56,6 @@ from timelog.timer.selectors import (
     timer_part_request_id,
     timer_saved_entries,
     timer_state,
-    timers_with_patients,
 )
 from timelog.timer.span import Segment, segments_from_json, segments_to_json, whole_second
 
@@ -139,15 +142,20 @@ def _apply_draft(timer: Timer, draft: TimerDraft) -> None:
 
 
 def _locked(user: User, timer_id: uuid.UUID | None) -> Timer:
-    """The user's timer, its row (not its practice's) locked for this transaction.
-    `timer_id`, when given, is the timer the caller saw: another one (or none) means a
-    tab or device moved first."""
-    timer = timers_with_patients().select_for_update(of=("self",)).filter(user=user).first()
+    """The user's timer, once the user's row is locked for this transaction (ccm.locks,
+    step 1: every timer write takes it first). `timer_id`, when given, is the timer the
+    caller saw: another one (or none) means a tab or device moved first."""
+    _lock_person(user)
+    timer = timer_for_user(user)
     if timer is None:
         raise NoTimer()
     if timer_id is not None and timer.pk != timer_id:
         raise TimerConflict("That timer was stopped or discarded; another one is running now.")
     return timer
+
+
+def _lock_person(user: User) -> None:
+    lock_for_change(User.objects.filter(pk=user.pk))
 
 
 def _reloaded(user: User) -> Timer:
@@ -200,25 +208,21 @@ def timer_start(
     )
     _check_draft(practice, draft)
     moment = _now(now)
+    _lock_person(user)  # a start racing this one (another tab) waits, then sees this timer
     current = timer_for_user(user)
     if current is not None:
         raise _already_running(current)
-    try:
-        with transaction.atomic():  # a savepoint: a start racing this one wins
-            timer = Timer.objects.create(
-                practice=practice,
-                user=user,
-                activity=activity,
-                note=note,
-                outcome=outcome,
-                program=program,
-                started_at=moment,
-                running_since=moment,
-                last_active_at=moment,
-            )
-    except IntegrityError:
-        current = timer_for_user(user)
-        raise _already_running(current) from None
+    timer = Timer.objects.create(
+        practice=practice,
+        user=user,
+        activity=activity,
+        note=note,
+        outcome=outcome,
+        program=program,
+        started_at=moment,
+        running_since=moment,
+        last_active_at=moment,
+    )
     timer.patients.set(patients)
     audit_record(
         actor=user,
@@ -233,9 +237,7 @@ def timer_start(
     return _reloaded(user)
 
 
-def _already_running(current: Timer | None) -> TimerConflict:
-    if current is None:
-        return TimerConflict("A timer was started in another tab at the same moment.")
+def _already_running(current: Timer) -> TimerConflict:
     names = "; ".join(f"{p.last_name}, {p.first_name}" for p in current.patients.all())
     since = timezone.localtime(current.started_at)
     return TimerConflict(
@@ -361,19 +363,26 @@ def timer_stop(
     if draft is not None:
         _apply_draft(timer, draft)
     state = timer_state(timer, now=_now(now))
-    entries = _save_days(user, state)
+    _check_days(state)
+    ensure_month_open(practice, *(day.date for day in state.days))  # step 2: 409 if closed
+    timer_id, patients, before = timer.pk, state.patients, _audit_state(state)
+    timer.delete()  # step 3; were an entry refused below, the transaction brings it back
+    entries = _save_days(user, state, timer_id, patients)
     audit_record(
         actor=user,
         action="timer.stop",
-        instance=timer,
-        before=_audit_state(state),
+        object_type=Timer._meta.label_lower,
+        object_id=timer_id,
+        practice=practice,
+        before=before,
         after={"entries": [entry.pk for entry in entries]},
     )
-    timer.delete()
     return TimerStopped(entries=entries, created=True)
 
 
-def _save_days(user: User, state: TimerState) -> list[TimeActivity]:
+def _check_days(state: TimerState) -> None:
+    """What the entries need besides what the time-entry service checks: an activity, a
+    note, some time, and not too many days."""
     timer = state.timer
     errors: dict[str, list[str]] = {}
     if not timer.activity:
@@ -389,10 +398,17 @@ def _save_days(user: User, state: TimerState) -> list[TimeActivity]:
         ]
     if errors:
         raise ValidationError(errors)
-    patients = state.patients
+
+
+def _save_days(
+    user: User, state: TimerState, timer_id: uuid.UUID, patients: Sequence[Patient]
+) -> list[TimeActivity]:
+    """One entry per day through the time-entry service (validated, audited), each with a
+    request id made from the timer's id; `patients` as read before the timer was deleted."""
+    timer = state.timer
     today = state.now.astimezone(state.zone).date()
     entries = []
-    for index, day in enumerate(days):
+    for index, day in enumerate(state.days):
         activity, _ = time_activity_create(
             performer=user,
             entry=TimeActivityInput(
@@ -405,7 +421,7 @@ def _save_days(user: User, state: TimerState) -> list[TimeActivity]:
                 program=timer.program,
                 started_at=day.started_at,
             ),
-            request_id=timer_part_request_id(timer.pk, index),
+            request_id=timer_part_request_id(timer_id, index),
             today=today,
         )
         entries.append(activity)
@@ -416,8 +432,17 @@ def _save_days(user: User, state: TimerState) -> list[TimeActivity]:
 def timer_discard(
     *, user: User, timer_id: uuid.UUID | None = None, now: dt.datetime | None = None
 ) -> None:
-    """Throw the timer away, its time unsaved (audited: minutes were dropped on purpose)."""
+    """Throw the timer away, its time unsaved (audited, after the delete: minutes were
+    dropped on purpose)."""
     timer = _locked(user, timer_id)
     state = timer_state(timer, now=_now(now))
-    audit_record(actor=user, action="timer.discard", instance=timer, before=_audit_state(state))
+    deleted_id, practice, before = timer.pk, timer.practice, _audit_state(state)
     timer.delete()
+    audit_record(
+        actor=user,
+        action="timer.discard",
+        object_type=Timer._meta.label_lower,
+        object_id=deleted_id,
+        practice=practice,
+        before=before,
+    )
