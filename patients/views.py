@@ -5,7 +5,7 @@ gets a 403."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from django import forms
@@ -36,7 +36,9 @@ from patients.forms import (
     VisitForm,
     apply_service_errors,
 )
-from patients.models import Patient
+from patients.icd10 import icd10_description
+from patients.models import ChronicCondition, Patient
+from patients.page_sections import leading_sections
 
 PAGE_SIZE = 50
 
@@ -69,6 +71,16 @@ def _attempt(form: forms.Form, call: Callable[[], object]) -> int | None:
 def _detail_url(patient: Patient, section: str = "") -> str:
     url = reverse("patient-detail", args=[patient.pk])
     return f"{url}#{section}" if section else url
+
+
+def conditions_described(conditions: Iterable[ChronicCondition]) -> list[ChronicCondition]:
+    """The conditions, each with a description: the one recorded, else the ICD-10-CM
+    code set's (for the page only; the row is not changed)."""
+    described = list(conditions)
+    for condition in described:
+        if not condition.description:
+            condition.description = icd10_description(condition.icd10)
+    return described
 
 
 def _can(user: User) -> dict[str, bool]:
@@ -185,7 +197,8 @@ def _render_detail(
         )
     context = {
         "patient": patient,
-        "conditions": list(patient.conditions.all()),
+        "leading_sections": leading_sections(request, patient),
+        "conditions": conditions_described(patient.conditions.all()),
         "consents": consents,
         "visits": list(patient.visits.all()),
         "care_plan": selectors.patient_current_care_plan(patient),

@@ -108,7 +108,9 @@ def _validate(entry: TimeActivityInput, *, today: dt.date) -> None:
             errors[field] = [problem]
     if entry.started_at is not None and entry.duration_seconds > 0:
         start = dt.datetime.combine(entry.date, entry.started_at)
-        if (start + dt.timedelta(seconds=entry.duration_seconds)).date() != entry.date:
+        midnight = dt.datetime.combine(entry.date + dt.timedelta(days=1), dt.time())
+        # An activity may end at midnight exactly (a timer's first day does).
+        if start + dt.timedelta(seconds=entry.duration_seconds) > midnight:
             errors["duration"] = ["The activity runs past midnight; log each day separately."]
     if errors:
         raise ValidationError(errors)
