@@ -37,6 +37,7 @@ class Capability(StrEnum):
     SEE_CLINICAL = "see_clinical"  # conditions, care plans, stays, services elsewhere
     WRITE_CLINICAL = "write_clinical"  # conditions, care plans, inpatient stays
     SIGN_CARE_PLAN = "sign_care_plan"
+    ATTEST_CHRONIC = "attest_chronic"  # a condition expected to last 12 months or more
     RECORD_OTHER_SERVICES = "record_other_services"  # services billed elsewhere
     SEE_CARE_TIME = "see_care_time"  # minutes, time entries and their notes, progress
     LOG_TIME = "log_time"  # log one's own time; the call list
@@ -78,7 +79,8 @@ ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
     Role.MA: frozenset(_CLINICAL_STAFF),
     Role.CARE_MANAGER: frozenset(_CLINICAL_STAFF),
     Role.PRACTITIONER: frozenset(
-        _CLINICAL_STAFF | {C.SIGN_CARE_PLAN, C.ATTEST_MDM, C.SEE_OWN_PATIENTS_MONEY}
+        _CLINICAL_STAFF
+        | {C.SIGN_CARE_PLAN, C.ATTEST_CHRONIC, C.ATTEST_MDM, C.SEE_OWN_PATIENTS_MONEY}
     ),
     Role.BILLING: frozenset(_BILLING),
     Role.ADMIN: frozenset(

@@ -24,6 +24,9 @@ STRICT_TARGETS = [
     "ccm/lookups.py",
     "billing/call_progress.py",
     "billing/live_decisions.py",
+    "timelog/timer/services.py",
+    "timelog/timer/selectors.py",
+    "timelog/timer/span.py",
 ]
 
 
