@@ -397,9 +397,9 @@ class WorklistRowApi(APIView):
 
 
 class WorklistBulkStatusApi(APIView):
-    """POST /api/worklist/bulk-status/ {ids, status, denial_reason?}: billing staff move
-    several claims at once (the day's batch marked submitted): all or none; each row of
-    the practice's current close, allowed to move (else 400 naming each row that may
+    """POST /api/worklist/bulk-status/ {ids, status: "submitted"}: billing staff mark the
+    day's batch of claims submitted at once: all or none; each row of the practice's
+    current close and allowed to move to submitted (else 400 naming each row that may
     not); every change audited per row."""
 
     allowed_roles = {"POST": BILLING_STAFF}
@@ -413,7 +413,6 @@ class WorklistBulkStatusApi(APIView):
             row_ids=data.validated_data["ids"],
             actor=request.user,
             status=data.validated_data["status"],
-            denial_reason=data.validated_data["denial_reason"],
         )
         rows = worklist_rows_any_version(request.user.practice).filter(
             pk__in=[row.pk for row in moved]

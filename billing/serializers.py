@@ -166,12 +166,8 @@ class RowsStatusInputSerializer(serializers.Serializer):  # type: ignore[type-ar
         allow_empty=False,
         max_length=1000,
     )
-    status = serializers.ChoiceField(
-        choices=["ready", "submitted", "paid", "denied", "needs_review"]
-    )
-    denial_reason = serializers.CharField(
-        required=False, allow_blank=True, default="", max_length=REASON_MAX_LENGTH
-    )
+    #: A batch goes one way: to the payer (a denial needs its own reason, row by row).
+    status = serializers.ChoiceField(choices=["submitted"])
 
 
 class RowsStatusOutputSerializer(serializers.Serializer):  # type: ignore[type-arg]

@@ -1,4 +1,4 @@
-"""Demo data: a previous month ready to close (issue 14, part 6). About thirty patients
+"""Demo data: a previous month ready to close (issue 14, part 6). About forty patients
 whose month shows, once closed, every kind of finding of billing-rules.md section 4 that
 this application's data can produce, beside plain billable months of each family, so a
 new biller can close it (the dashboard, or `close_month YYYY-MM --practice demo`), work
@@ -12,7 +12,8 @@ closed, changes nothing.
 Three findings cannot arise from this application's data, by design, and are not here:
 ENTRY_OUTSIDE_MONTH (a month's facts hold only its own entries), ENTRY_NON_CLINICAL (the
 time services refuse time from non-clinical roles) and ENTRY_OVERLAP (they refuse an
-entry that overlaps the performer's own: log it once, shared)."""
+entry that overlaps the performer's own: log it once, shared). FEES_FROM_OTHER_YEAR
+shows by itself, on every row, in a year with no shipped rulebook."""
 
 from __future__ import annotations
 
@@ -54,6 +55,7 @@ class Entry:
     program: str = Program.CCM
     activity: str = ActivityType.PATIENT_CALL
     late_days: int = 0  # logged this many days after the day it records
+    timed: bool = True  # with a start time (an hour or more without one is "lumped")
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,12 @@ class Case:
     #: consent and visit recorded too): the attestation is no longer the billing
     #: practitioner's.
     switch_to_partner: bool = False
+    #: The care plan: signed by the billing practitioner, and established this many days
+    #: before the month and never reviewed since (None: shortly before CCM began).
+    plan_signed: bool = True
+    plan_age_days: int | None = None
+    #: One note copied onto every entry (else each entry has its own).
+    copied_note: str = ""
 
 
 def _e(*entries: tuple[int, int] | tuple[int, int, str]) -> tuple[Entry, ...]:
@@ -335,6 +343,77 @@ CASES: tuple[Case, ...] = (
     ),
     Case("P-2029", "Bea", "Brooks", dt.date(1947, 6, 30), "99490", entries=_e((24, 20, "ma"))),
     Case("P-2030", "Cato", "Cruz", dt.date(1952, 12, 12), "no time logged this month"),
+    # Revision 2 of the rules: chronic conditions, whose time counts, the care plan, and
+    # what an auditor cites.
+    Case(
+        "P-2031",
+        "Dora",
+        "Dietz",
+        dt.date(1950, 6, 9),
+        "J06.9 is acute: only two count",
+        conditions=("E11.9", "I10", "J06.9"),
+        entries=_e((8, 23)),
+        shows=(rules.CONDITION_NOT_CHRONIC,),
+    ),
+    Case(
+        "P-2032",
+        "Enzo",
+        "Engel",
+        dt.date(1948, 2, 2),
+        "Dr. Partner's call counts as staff time",
+        entries=_e((9, 12, "partner"), (21, 15)),
+        shows=(rules.ENTRY_OTHER_PRACTITIONER,),
+    ),
+    Case(
+        "P-2033",
+        "Faye",
+        "Fox",
+        dt.date(1946, 10, 1),
+        "99490 already billed elsewhere by Dr. Doctor",
+        entries=_e((12, 25, "lpn")),
+        services=(("99490", 28, "doctor"),),
+        shows=(rules.DUPLICATE_CCM,),
+    ),
+    Case(
+        "P-2034",
+        "Gil",
+        "Gray",
+        dt.date(1944, 4, 4),
+        "care plan unsigned, not reviewed in a year",
+        entries=_e((14, 22, "ma")),
+        plan_signed=False,
+        plan_age_days=500,
+        shows=(rules.CARE_PLAN_UNSIGNED, rules.CARE_PLAN_NOT_REVIEWED),
+    ),
+    Case(
+        "P-2035",
+        "Hal",
+        "Hart",
+        dt.date(1951, 9, 19),
+        "one 65-minute entry without a start time",
+        conditions=("J44.9", "I50.22"),
+        entries=(Entry(15, 65, timed=False),),
+        shows=(rules.ENTRY_LUMPED,),
+    ),
+    Case(
+        "P-2036",
+        "Ida",
+        "Ives",
+        dt.date(1953, 1, 31),
+        "the same note on three entries",
+        entries=_e((3, 8, "lpn"), (10, 7, "lpn"), (24, 9, "lpn")),
+        copied_note="Called patient, no changes",
+        shows=(rules.ENTRY_NOTE_REPEATED,),
+    ),
+    Case(
+        "P-2037",
+        "Jon",
+        "Jones",
+        dt.date(1949, 3, 13),
+        "a call logged nine days after it",
+        entries=(Entry(2, 14, late_days=9), Entry(16, 10)),
+        shows=(rules.ENTRY_LATE,),
+    ),
 )
 
 #: Calls that served several patients at once: one activity, split evenly.
@@ -401,7 +480,14 @@ def _partner(practice: Practice) -> User:
     )
 
 
-def _log(team: _Team, patients: list[Patient], day: dt.date, entry: Entry, performer: User) -> None:
+def _log(
+    team: _Team,
+    patients: list[Patient],
+    day: dt.date,
+    entry: Entry,
+    performer: User,
+    note: str = "",
+) -> None:
     time_activity_create(
         performer=performer,
         # logged on its own day (or late, where a case wants ENTRY_LATE)
@@ -411,9 +497,9 @@ def _log(team: _Team, patients: list[Patient], day: dt.date, entry: Entry, perfo
             date=day,
             duration_seconds=entry.minutes * 60,
             activity=entry.activity,
-            note=team.note(patients[0], day),
+            note=note or team.note(patients[0], day),
             program=entry.program,
-            started_at=team.clock.start(performer, day, entry.minutes),
+            started_at=team.clock.start(performer, day, entry.minutes) if entry.timed else None,
         ),
     )
 
@@ -461,12 +547,15 @@ def _seed_case(case: Case, team: _Team, first: dt.date) -> Patient:
         patient_services.care_plan_save(
             patient=patient,
             actor=nurse,
-            established=min(consent_on, day(1)),
+            established=first - dt.timedelta(days=case.plan_age_days)
+            if case.plan_age_days
+            else min(consent_on, day(1)),
             problems=", ".join(case.conditions),
             goals="Symptoms stable at home; no avoidable admission",
             interventions="Monthly calls, medication review, coordination of follow-ups",
         )
-        patient_services.care_plan_sign(patient=patient, actor=doctor)
+        if case.plan_signed:
+            patient_services.care_plan_sign(patient=patient, actor=doctor)
     if case.stay:
         patient_services.inpatient_stay_create(
             patient=patient,
@@ -486,7 +575,7 @@ def _seed_case(case: Case, team: _Team, first: dt.date) -> Patient:
             note=case.story,
         )
     for entry in case.entries:
-        _log(team, [patient], day(entry.day), entry, users[entry.by])
+        _log(team, [patient], day(entry.day), entry, users[entry.by], case.copied_note)
     if case.mdm:
         mdm_attest(
             practitioner=doctor,
@@ -516,6 +605,16 @@ def _seed_case(case: Case, team: _Team, first: dt.date) -> Patient:
             method=Consent.Method.WRITTEN,
             billing_practitioner=partner,
         )
+        # The new billing practitioner reviews the plan and signs the new version.
+        patient_services.care_plan_save(
+            patient=patient,
+            actor=partner,
+            established=moved,
+            problems=", ".join(case.conditions),
+            goals="Symptoms stable at home; no avoidable admission",
+            interventions="Monthly calls, medication review, coordination of follow-ups",
+        )
+        patient_services.care_plan_sign(patient=patient, actor=partner)
     return patient
 
 

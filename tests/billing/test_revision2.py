@@ -221,7 +221,8 @@ def test_a_march_2024_month_is_priced_at_the_nearest_shipped_year(
 ) -> None:
     patient = _eligible_in(practitioner, practice, dt.date(2023, 6, 1))
     log(api_client_for(nurse), patient, 25, dt.date(2024, 3, 4))
-    decision = month_api(api_client_for(nurse), patient, dt.date(2024, 3, 1))
+    # The patient's billing practitioner sees the month's money (a nurse, only its codes).
+    decision = month_api(api_client_for(practitioner), patient, dt.date(2024, 3, 1))
     assert decision["total_amount"] == "60.49"  # 2025's fee, not 2026's 66.30
 
 

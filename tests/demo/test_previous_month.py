@@ -63,3 +63,10 @@ def test_seed_demo_then_close_month_shows_every_finding_kind() -> None:
         "practitioner",
     }
     assert sum(1 for row in rows.values() if row.status == "ready") >= 10
+    # Each entry is logged on the day it records (none of the month reconstructed after
+    # the fact) except where a case wants ENTRY_LATE.
+    late = [entry for case in CASES for entry in case.entries if entry.late_days]
+    entries = TimeActivity.objects.filter(shares__patient__mrn__startswith="P-20").distinct()
+    logged_late = [a for a in entries if a.logged_on != a.date]
+    assert len(logged_late) == len(late) == 1
+    assert (logged_late[0].logged_on - logged_late[0].date).days == late[0].late_days

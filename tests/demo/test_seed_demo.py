@@ -61,7 +61,10 @@ def test_the_demo_month_shows_each_finding_of_revision_2() -> None:
     today = timezone.localdate()
     month = today.replace(day=1)
     fired: dict[str, set[str]] = {}
-    for patient in Patient.objects.select_related("billing_practitioner", "practice"):
+    # The month's own patients: those of the previous month (demo.previous_month) carry
+    # their conditions and plans, and their findings, into this one.
+    this_months = Patient.objects.filter(mrn__startswith="D-")
+    for patient in this_months.select_related("billing_practitioner", "practice"):
         decision = patient_month_decision(patient=patient, month=month)[1]
         for finding in decision.findings:
             fired.setdefault(finding.rule, set()).add(patient.mrn)
