@@ -7,7 +7,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from ccm import api, views
+from ccm import api, billing_provider, views
 
 # An unknown URL under /api/ answers JSON, like the API's own 404s.
 handler404 = "ccm.views.not_found"
@@ -20,6 +20,11 @@ api_urlpatterns = [
     path("me/", api.MeApi.as_view(), name="api-me"),
     path("users/", api.UserListApi.as_view(), name="api-users"),
     path("users/<int:pk>/", api.UserDetailApi.as_view(), name="api-user"),
+    path(
+        "practice/billing-provider/",
+        billing_provider.BillingProviderApi.as_view(),
+        name="api-billing-provider",
+    ),
 ]
 
 urlpatterns = [
@@ -28,6 +33,11 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("api/", include(api_urlpatterns)),
+    path(
+        "practice/billing-provider/",
+        billing_provider.billing_provider_page,
+        name="billing-provider",
+    ),
     path("", include("patients.urls")),
     path("", include("timelog.urls")),
     path("", include("billing.urls")),

@@ -21,8 +21,11 @@ from ccm.audit import audit_record, audited_delete, snapshot
 from ccm.models import ALL_ROLES, CARE_TEAM_ROLES, Practice, Role, User
 from ccm.npi import validate_npi
 from ccm.periods import ensure_month_open, month_start
+from ccm.us_address import normalise_zip
 from patients.icd10 import icd10_lookup
+from patients.mbi import normalise_mbi
 from patients.models import (
+    MEDICARE_PART_B,
     CarePlan,
     ChronicCondition,
     Consent,
@@ -46,6 +49,18 @@ OTHER_SERVICE_WRITERS = CARE_TEAM_ROLES | {Role.ADMIN, Role.BILLING}
 # a hostile request) would tie up a worker for minutes.
 MAX_STAY_DAYS = 366
 
+#: What a claim needs of the patient (837P 2010BA/2010BB, FHIR Patient and Coverage).
+PATIENT_CLAIM_FIELDS = (
+    "sex",
+    "mbi",
+    "address_line",
+    "city",
+    "state",
+    "zip",
+    "payer_name",
+    "payer_id",
+    "member_id",
+)
 PATIENT_AUDIT_FIELDS = (
     "mrn",
     "first_name",
@@ -53,6 +68,7 @@ PATIENT_AUDIT_FIELDS = (
     "birth_date",
     "billing_practitioner_id",
     "is_active",
+    *PATIENT_CLAIM_FIELDS,
 )
 CONDITION_AUDIT_FIELDS = ("patient_id", "icd10", "description", "onset", "resolved")
 CONSENT_AUDIT_FIELDS = (
@@ -159,6 +175,26 @@ def _lock_patient(patient: Patient) -> None:
 # -- patients --------------------------------------------------------------------------
 
 
+def _set_claim_data(patient: Patient, claim_data: Mapping[str, str | None]) -> None:
+    """Set the claim fields given (None: unchanged), in the form they are stored: the MBI
+    without dashes, the state upper case, the ZIP as digits, a blank payer as Medicare."""
+    for field, value in claim_data.items():
+        if field not in PATIENT_CLAIM_FIELDS:
+            raise TypeError(f"{field} is not a claim field")
+        if value is None:
+            continue
+        text = value.strip()
+        if field == "mbi":
+            text = normalise_mbi(text)
+        elif field in ("state", "sex"):
+            text = text.upper()
+        elif field == "zip":
+            text = normalise_zip(text)
+        elif field == "payer_name":
+            text = text or MEDICARE_PART_B
+        setattr(patient, field, text)
+
+
 def _check_patient(errors: dict[str, list[str]], patient: Patient) -> None:
     patient.mrn = patient.mrn.strip()
     patient.first_name = patient.first_name.strip()
@@ -195,10 +231,12 @@ def patient_create(
     last_name: str,
     birth_date: dt.date,
     billing_practitioner: User | None,
+    **claim_data: str | None,
 ) -> Patient:
     """Register a patient with their billing practitioner (billing rules CONSENT_MISSING
     and INITIATING_VISIT_MISSING are judged against this practitioner; the claim goes out
-    under their NPI). MRN unique per practice; birth date not in the future."""
+    under their NPI). MRN unique per practice; birth date not in the future. `claim_data`:
+    any of PATIENT_CLAIM_FIELDS (sex, MBI by CMS's format, address, coverage)."""
     patient = Patient(
         practice=practice,
         mrn=mrn,
@@ -207,6 +245,7 @@ def patient_create(
         birth_date=birth_date,
         billing_practitioner=billing_practitioner,
     )
+    _set_claim_data(patient, claim_data)
     errors: dict[str, list[str]] = {}
     _check_patient(errors, patient)
     _check_practitioner(errors, "billing_practitioner", practice, billing_practitioner)
@@ -232,10 +271,13 @@ def patient_update(
     birth_date: dt.date | None = None,
     billing_practitioner: User | None = None,
     is_active: bool | None = None,
+    **claim_data: str | None,
 ) -> Patient:
-    """Change a patient's identity, billing practitioner or active flag (None: unchanged).
-    A new billing practitioner needs a new consent (rule CONSENT_PRACTITIONER_MISMATCH);
-    that is the engine's finding, not a reason to refuse the change."""
+    """Change a patient's identity, billing practitioner, active flag or claim data (any
+    of PATIENT_CLAIM_FIELDS; None: unchanged). A new billing practitioner needs a new
+    consent (rule CONSENT_PRACTITIONER_MISMATCH); that is the engine's finding, not a
+    reason to refuse the change. The claim data feeds no billing rule: the 837P and FHIR
+    exports read it, and the worklist flags a claim that lacks it."""
     before = snapshot(patient, PATIENT_AUDIT_FIELDS)
     changes: dict[str, Any] = {
         "mrn": mrn,
@@ -247,6 +289,7 @@ def patient_update(
     for field, value in changes.items():
         if value is not None:
             setattr(patient, field, value)
+    _set_claim_data(patient, claim_data)
     errors: dict[str, list[str]] = {}
     if billing_practitioner is not None:
         _check_practitioner(errors, "billing_practitioner", patient.practice, billing_practitioner)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import URLPattern, URLResolver, include, path
 
-from patients import api, views
+from patients import api, claim_data, views
 
 api_urlpatterns = [
     path("", api.PatientListCreateApi.as_view(), name="api-patients"),
@@ -68,6 +68,7 @@ page_urlpatterns = [
     path("new/", views.patient_create, name="patient-create"),
     path("<int:pk>/", views.patient_detail, name="patient-detail"),
     path("<int:pk>/edit/", views.patient_edit, name="patient-edit"),
+    path("<int:pk>/claim-data/", claim_data.patient_claim_data, name="patient-claim-data"),
     path("<int:pk>/conditions/add/", views.condition_add, name="patient-condition-add"),
     path(
         "<int:pk>/conditions/<int:cid>/edit/", views.condition_edit, name="patient-condition-edit"

@@ -1,0 +1,63 @@
+"""The patient's claim data page: sex, MBI, address and coverage (what an 837P or FHIR
+claim needs; interface.md's PATCH /api/patients/{id}/ takes the same fields). Saved by
+patients.services.patient_update, which validates the MBI by CMS's format and audits."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+
+from ccm.models import Practice, User
+from ccm.us_address import zip_text
+from ccm.views import role_required
+from patients import selectors, services
+from patients.forms import apply_service_errors
+from patients.models import MEDICARE_PART_B, Sex
+
+
+class ClaimDataForm(forms.Form):
+    sex = forms.ChoiceField(choices=[("", "Not recorded"), *Sex.choices], required=False)
+    mbi = forms.CharField(
+        label="MBI", max_length=20, required=False, help_text="As on the card: 1EG4-TE5-MK73."
+    )
+    address_line = forms.CharField(label="Street address", max_length=55, required=False)
+    city = forms.CharField(max_length=30, required=False)
+    state = forms.CharField(max_length=2, required=False, help_text="Two letters: NY.")
+    zip = forms.CharField(label="ZIP code", max_length=10, required=False)
+    payer_name = forms.CharField(
+        max_length=60, required=False, help_text=f"Blank: {MEDICARE_PART_B}."
+    )
+    payer_id = forms.CharField(
+        max_length=20, required=False, help_text="Blank: the practice's Medicare payer id."
+    )
+    member_id = forms.CharField(max_length=30, required=False, help_text="Blank: the MBI.")
+
+
+@role_required(services.PATIENT_WRITERS)
+def patient_claim_data(request: HttpRequest, pk: int) -> HttpResponse:
+    """Edit what the patient's claims need (no billing rule reads it; the worklist flags a
+    claim that lacks it)."""
+    user: User = request.user  # type: ignore[assignment]
+    practice: Practice = user.practice  # type: ignore[assignment]
+    patient = selectors.patient_get(practice=practice, patient_id=pk)
+    initial = {field: getattr(patient, field) for field in services.PATIENT_CLAIM_FIELDS}
+    initial["zip"] = zip_text(patient.zip)
+    form = ClaimDataForm(request.POST or None, initial=initial)
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            try:
+                services.patient_update(patient=patient, actor=user, **form.cleaned_data)
+            except ValidationError as error:
+                apply_service_errors(form, error)
+            else:
+                messages.success(request, "Claim data saved.")
+                return redirect(reverse("patient-detail", args=[patient.pk]))
+    return render(
+        request, "patients/claim_data_form.html", {"form": form, "patient": patient}, status=status
+    )
