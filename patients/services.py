@@ -175,9 +175,10 @@ def _lock_patient(patient: Patient) -> None:
 # -- patients --------------------------------------------------------------------------
 
 
-def _set_claim_data(patient: Patient, claim_data: Mapping[str, str | None]) -> None:
-    """Set the claim fields given (None: unchanged), in the form they are stored: the MBI
+def normalise_claim_data(claim_data: Mapping[str, str | None]) -> dict[str, str]:
+    """The claim fields given (None: left out) in the form they are stored: the MBI
     without dashes, the state upper case, the ZIP as digits, a blank payer as Medicare."""
+    values: dict[str, str] = {}
     for field, value in claim_data.items():
         if field not in PATIENT_CLAIM_FIELDS:
             raise TypeError(f"{field} is not a claim field")
@@ -192,7 +193,13 @@ def _set_claim_data(patient: Patient, claim_data: Mapping[str, str | None]) -> N
             text = normalise_zip(text)
         elif field == "payer_name":
             text = text or MEDICARE_PART_B
-        setattr(patient, field, text)
+        values[field] = text
+    return values
+
+
+def _set_claim_data(patient: Patient, claim_data: Mapping[str, str | None]) -> None:
+    for field, value in normalise_claim_data(claim_data).items():
+        setattr(patient, field, value)
 
 
 def _check_patient(errors: dict[str, list[str]], patient: Patient) -> None:
@@ -225,7 +232,7 @@ def _save_patient(patient: Patient) -> None:
 def patient_create(
     *,
     practice: Practice,
-    actor: User,
+    actor: User | None,
     mrn: str,
     first_name: str,
     last_name: str,
@@ -237,6 +244,37 @@ def patient_create(
     and INITIATING_VISIT_MISSING are judged against this practitioner; the claim goes out
     under their NPI). MRN unique per practice; birth date not in the future. `claim_data`:
     any of PATIENT_CLAIM_FIELDS (sex, MBI by CMS's format, address, coverage)."""
+    patient = patient_prepare(
+        practice=practice,
+        mrn=mrn,
+        first_name=first_name,
+        last_name=last_name,
+        birth_date=birth_date,
+        billing_practitioner=billing_practitioner,
+        **claim_data,
+    )
+    _save_patient(patient)
+    audit_record(
+        actor=actor,
+        action="patient.create",
+        instance=patient,
+        after=snapshot(patient, PATIENT_AUDIT_FIELDS),
+    )
+    return patient
+
+
+def patient_prepare(
+    *,
+    practice: Practice,
+    mrn: str,
+    first_name: str,
+    last_name: str,
+    birth_date: dt.date,
+    billing_practitioner: User | None,
+    **claim_data: str | None,
+) -> Patient:
+    """The unsaved patient `patient_create` registers, validated (ValidationError naming
+    each field otherwise); the bulk import saves many at once."""
     patient = Patient(
         practice=practice,
         mrn=mrn,
@@ -250,13 +288,6 @@ def patient_create(
     _check_patient(errors, patient)
     _check_practitioner(errors, "billing_practitioner", practice, billing_practitioner)
     _clean(patient, errors, exclude=["billing_practitioner"])
-    _save_patient(patient)
-    audit_record(
-        actor=actor,
-        action="patient.create",
-        instance=patient,
-        after=snapshot(patient, PATIENT_AUDIT_FIELDS),
-    )
     return patient
 
 
@@ -264,7 +295,7 @@ def patient_create(
 def patient_update(
     *,
     patient: Patient,
-    actor: User,
+    actor: User | None,
     mrn: str | None = None,
     first_name: str | None = None,
     last_name: str | None = None,
@@ -345,7 +376,7 @@ def _check_condition(
 def condition_create(
     *,
     patient: Patient,
-    actor: User,
+    actor: User | None,
     icd10: str,
     onset: dt.date,
     resolved: dt.date | None = None,
@@ -355,10 +386,9 @@ def condition_create(
     chronic conditions active in the month; its code is one of the claim's diagnoses).
     The code must be a billable ICD-10-CM code; it is stored dotted (E119 → E11.9) and the
     description defaults to the code set's."""
-    condition = ChronicCondition(patient=patient, onset=onset, resolved=resolved)
-    errors: dict[str, list[str]] = {}
-    _check_condition(errors, condition, icd10, description)
-    _clean(condition, errors, exclude=["icd10"] if "icd10" in errors else [])
+    condition = condition_prepare(
+        patient=patient, icd10=icd10, onset=onset, resolved=resolved, description=description
+    )
     ensure_month_open(patient.practice, *[d for d in (onset, resolved) if d])
     condition.save()
     audit_record(
@@ -375,7 +405,7 @@ def condition_create(
 def condition_update(
     *,
     condition: ChronicCondition,
-    actor: User,
+    actor: User | None,
     icd10: str | None = None,
     description: str | None = None,
     onset: dt.date | None = None,
@@ -436,6 +466,24 @@ def condition_delete(*, condition: ChronicCondition, actor: User) -> None:
     )
 
 
+def condition_prepare(
+    *,
+    patient: Patient,
+    icd10: str,
+    onset: dt.date,
+    resolved: dt.date | None = None,
+    description: str = "",
+) -> ChronicCondition:
+    """The unsaved condition `condition_create` records, validated (code, dates), without
+    the period lock (the caller takes it). `patient` may itself be unsaved."""
+    condition = ChronicCondition(patient=patient, onset=onset, resolved=resolved)
+    errors: dict[str, list[str]] = {}
+    _check_condition(errors, condition, icd10, description)
+    exclude = ["icd10"] if "icd10" in errors else []
+    _clean(condition, errors, exclude=exclude if patient.pk else [*exclude, "patient"])
+    return condition
+
+
 # -- consents --------------------------------------------------------------------------
 
 
@@ -443,7 +491,7 @@ def condition_delete(*, condition: ChronicCondition, actor: User) -> None:
 def consent_create(
     *,
     patient: Patient,
-    actor: User,
+    actor: User | None,
     date: dt.date,
     method: str,
     billing_practitioner: User | None = None,
@@ -456,6 +504,44 @@ def consent_create(
     CONSENT_MISSING; a consent to another practitioner is CONSENT_PRACTITIONER_MISMATCH).
     The practitioner defaults to the patient's; all four CMS disclosures must have been
     made, or nothing is recorded."""
+    practice = patient.practice
+    consent = consent_prepare(
+        patient=patient,
+        actor=actor,
+        date=date,
+        method=method,
+        billing_practitioner=billing_practitioner,
+        informed_service_available=informed_service_available,
+        informed_cost_sharing=informed_cost_sharing,
+        informed_one_practitioner=informed_one_practitioner,
+        informed_may_stop=informed_may_stop,
+    )
+    ensure_month_open(practice, date)
+    consent.save()
+    audit_record(
+        actor=actor,
+        action="consent.create",
+        instance=consent,
+        practice=practice,
+        after=snapshot(consent, CONSENT_AUDIT_FIELDS),
+    )
+    return consent
+
+
+def consent_prepare(
+    *,
+    patient: Patient,
+    actor: User | None,
+    date: dt.date,
+    method: str,
+    billing_practitioner: User | None = None,
+    informed_service_available: bool = True,
+    informed_cost_sharing: bool = True,
+    informed_one_practitioner: bool = True,
+    informed_may_stop: bool = True,
+) -> Consent:
+    """The unsaved consent `consent_create` records, validated (the four disclosures,
+    the practitioner), without the period lock. `patient` may itself be unsaved."""
     practice = patient.practice
     practitioner = billing_practitioner or patient.billing_practitioner
     disclosures = {
@@ -482,16 +568,8 @@ def consent_create(
                 "before consent can be recorded.",
             )
     _check_practitioner(errors, "billing_practitioner", practice, practitioner)
-    _clean(consent, errors, exclude=["billing_practitioner", "recorded_by"])
-    ensure_month_open(practice, date)
-    consent.save()
-    audit_record(
-        actor=actor,
-        action="consent.create",
-        instance=consent,
-        practice=practice,
-        after=snapshot(consent, CONSENT_AUDIT_FIELDS),
-    )
+    excluded = ["billing_practitioner", "recorded_by"]
+    _clean(consent, errors, exclude=excluded if patient.pk else [*excluded, "patient"])
     return consent
 
 
@@ -537,7 +615,7 @@ def consent_revoke(*, consent: Consent, actor: User, date: dt.date, reason: str)
 def visit_create(
     *,
     patient: Patient,
-    actor: User,
+    actor: User | None,
     date: dt.date,
     code: str,
     ccm_discussed: bool = False,

@@ -5,9 +5,12 @@ from __future__ import annotations
 from django.urls import URLPattern, URLResolver, include, path
 
 from patients import api, claim_data, views
+from patients.imports import api as import_api
+from patients.imports import views as import_views
 
 api_urlpatterns = [
     path("", api.PatientListCreateApi.as_view(), name="api-patients"),
+    path("import/", import_api.PatientImportApi.as_view(), name="api-patient-import"),
     path("<int:pk>/", api.PatientDetailApi.as_view(), name="api-patient"),
     path(
         "<int:patient_id>/conditions/",
@@ -66,6 +69,7 @@ api_urlpatterns = [
 page_urlpatterns = [
     path("", views.patient_list, name="patient-list"),
     path("new/", views.patient_create, name="patient-create"),
+    path("import/", import_views.patient_import, name="patient-import"),
     path("<int:pk>/", views.patient_detail, name="patient-detail"),
     path("<int:pk>/edit/", views.patient_edit, name="patient-edit"),
     path("<int:pk>/claim-data/", claim_data.patient_claim_data, name="patient-claim-data"),
