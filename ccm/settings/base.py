@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "patients",
     "timelog",
     "billing",
+    "billing.claims",
     "demo",
 ]
 
