@@ -429,6 +429,8 @@ def _engine_entries(rows: Sequence[Any]) -> dict[int, list[Any]]:
                     activities[activity],
                     programs[program],
                     shared,
+                    None,  # note
+                    None,  # logged_on
                 )
             )
         )
