@@ -7,6 +7,8 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from billing.claims.readiness import row_missing
+
 
 @extend_schema_field({"type": "string", "pattern": r"^\d{4}-\d{2}$", "example": "2025-03"})
 class MonthField(serializers.DateField):
@@ -82,6 +84,12 @@ class WorklistRowSerializer(serializers.Serializer):  # type: ignore[type-arg]
     rulebook = serializers.CharField()
     status = serializers.CharField()
     denial_reason = serializers.CharField(allow_blank=True)
+    claim_missing = serializers.SerializerMethodField(
+        help_text="What this billable row lacks to go out as an 837P or FHIR claim."
+    )
+
+    def get_claim_missing(self, row: Any) -> list[str]:
+        return row_missing(row) if row.billable else []
 
     def get_patient_name(self, row: object) -> str:
         patient = row.patient  # type: ignore[attr-defined]

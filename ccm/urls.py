@@ -44,4 +44,5 @@ urlpatterns = [
     path("", include("billing.urls_fees")),
     path("", include("billing.urls_worklist")),
     path("", include("billing.urls_pages")),
+    path("", include("billing.claims.urls")),
 ]

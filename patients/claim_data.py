@@ -1,6 +1,9 @@
-"""The patient's claim data page: sex, MBI, address and coverage (what an 837P or FHIR
-claim needs; interface.md's PATCH /api/patients/{id}/ takes the same fields). Saved by
-patients.services.patient_update, which validates the MBI by CMS's format and audits."""
+"""The patient's claim data: sex, MBI, address and coverage (what an 837P or FHIR claim
+needs), as a page and as GET/PATCH /api/patients/{id}/claim-data/, for the roles that
+edit patients and for billing staff, who fix what the worklist says a claim lacks
+(interface.md's PATCH /api/patients/{id}/ takes the same fields, for the roles that edit
+patients). Saved by patients.services.patient_update: the MBI validated by CMS's format,
+audited."""
 
 from __future__ import annotations
 
@@ -10,13 +13,21 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
 
-from ccm.models import Practice, User
+from ccm.models import Practice, Role, User
 from ccm.us_address import zip_text
 from ccm.views import role_required
 from patients import selectors, services
+from patients.api import PatientScopedApi
 from patients.forms import apply_service_errors
-from patients.models import MEDICARE_PART_B, Sex
+from patients.models import MEDICARE_PART_B, Patient, Sex
+from patients.serializers import PatientCreateInputSerializer
+
+CLAIM_DATA_WRITERS = services.PATIENT_WRITERS | {Role.BILLING}
 
 
 class ClaimDataForm(forms.Form):
@@ -37,7 +48,7 @@ class ClaimDataForm(forms.Form):
     member_id = forms.CharField(max_length=30, required=False, help_text="Blank: the MBI.")
 
 
-@role_required(services.PATIENT_WRITERS)
+@role_required(CLAIM_DATA_WRITERS)
 def patient_claim_data(request: HttpRequest, pk: int) -> HttpResponse:
     """Edit what the patient's claims need (no billing rule reads it; the worklist flags a
     claim that lacks it)."""
@@ -61,3 +72,36 @@ def patient_claim_data(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request, "patients/claim_data_form.html", {"form": form, "patient": patient}, status=status
     )
+
+
+class ClaimDataInputSerializer(PatientCreateInputSerializer):
+    """Only the claim fields of the patient input (all optional)."""
+
+    def get_fields(self) -> dict[str, serializers.Field]:  # type: ignore[type-arg]
+        fields = super().get_fields()
+        return {name: fields[name] for name in services.PATIENT_CLAIM_FIELDS}
+
+
+class ClaimDataOutputSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+    class Meta:
+        model = Patient
+        fields = ("id", *services.PATIENT_CLAIM_FIELDS)
+        read_only_fields = fields
+
+
+class ClaimDataApi(PatientScopedApi):
+    """GET/PATCH /api/patients/{id}/claim-data/: the patient's claim data."""
+
+    allowed_roles = {"GET": services.PATIENT_READERS, "PATCH": CLAIM_DATA_WRITERS}
+    serializer_class = ClaimDataOutputSerializer
+    queryset = Patient.objects.none()
+
+    def get(self, request: Request, patient_id: int) -> Response:
+        return Response(ClaimDataOutputSerializer(self.patient).data)
+
+    @extend_schema(request=ClaimDataInputSerializer, responses=ClaimDataOutputSerializer)
+    def patch(self, request: Request, patient_id: int) -> Response:
+        data = ClaimDataInputSerializer(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        services.patient_update(patient=self.patient, actor=request.user, **data.validated_data)
+        return Response(ClaimDataOutputSerializer(self.patient).data)

@@ -33,6 +33,11 @@ api_urlpatterns = [
         name="api-patient-consent-revoke",
     ),
     path("<int:patient_id>/visits/", api.VisitListCreateApi.as_view(), name="api-patient-visits"),
+    path(
+        "<int:patient_id>/claim-data/",
+        claim_data.ClaimDataApi.as_view(),
+        name="api-patient-claim-data",
+    ),
     path("<int:patient_id>/care-plan/", api.CarePlanApi.as_view(), name="api-patient-care-plan"),
     path(
         "<int:patient_id>/care-plan/versions/",

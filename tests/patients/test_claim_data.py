@@ -136,7 +136,7 @@ def test_three_users_claim_data(
 
 
 def test_claim_data_page_saves_and_shows_errors(
-    client: Client, patient: Patient, front_desk: User, billing_user: User
+    client: Client, patient: Patient, front_desk: User, billing_user: User, outsider: User
 ) -> None:
     url = f"/patients/{patient.pk}/claim-data/"
     client.force_login(front_desk)
@@ -147,5 +147,31 @@ def test_claim_data_page_saves_and_shows_errors(
     assert good.status_code == 302
     patient.refresh_from_db()
     assert (patient.sex, patient.mbi, patient.zip) == ("F", "1EG4TE5MK73", "122071234")
-    client.force_login(billing_user)
-    assert client.get(url).status_code == 403
+    client.force_login(billing_user)  # billing staff fix what a claim lacks
+    assert client.get(url).status_code == 200
+    client.force_login(outsider)
+    assert client.get(url).status_code == 404
+
+
+def test_claim_data_api_lets_billing_staff_fix_what_a_claim_lacks(
+    patient: Patient,
+    billing_user: User,
+    front_desk: User,
+    outsider: User,
+    api_client_for: ApiClient,
+) -> None:
+    url = f"/api/patients/{patient.pk}/claim-data/"
+    response = api_client_for(billing_user).patch(url, CLAIM_DATA, format="json")
+    assert response.status_code == 200, response.content
+    assert response.json()["mbi"] == "1EG4TE5MK73" and "mrn" not in response.json()
+    # Only claim fields: a name in the body is not a claim field and changes nothing.
+    api_client_for(billing_user).patch(url, {"last_name": "Changed"}, format="json")
+    patient.refresh_from_db()
+    assert patient.last_name == "Doe" and patient.mbi == "1EG4TE5MK73"
+    bad = api_client_for(billing_user).patch(url, {"mbi": "0000"}, format="json")
+    assert bad.status_code == 400 and "mbi" in bad.json()
+    assert api_client_for(front_desk).get(url).json()["sex"] == "F"
+    assert api_client_for(outsider).patch(url, {"sex": "M"}, format="json").status_code == 404
+    assert api_client_for(outsider).get(url).status_code == 404
+    event = AuditEvent.objects.filter(action="patient.update", actor=billing_user).get()
+    assert event.after["zip"] == "122071234"

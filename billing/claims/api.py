@@ -1,0 +1,160 @@
+"""The claims API (interface.md, "Claims out and audit"): the month's claims as an 837P
+file and as a FHIR Bundle, each claim's audit packet, and the month's packets as a ZIP.
+
+The exports answer by Accept: their own media type (application/edi-x12,
+application/fhir+json) or anything (*/*, or no Accept header); errors are JSON whatever
+was asked. Each export opens a stored interchange first (control numbers, who, when,
+which rows), then streams the file from it a chunk of claims at a time."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.http import StreamingHttpResponse
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.exceptions import ValidationError
+from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from billing.claims.claims import interchange_claims
+from billing.claims.fhir import fhir_bundle
+from billing.claims.models import ClaimInterchange
+from billing.claims.services import claim_interchange_create
+from billing.claims.x12 import x12_837p
+from ccm.models import BillingProvider, Role
+from ccm.periods import parse_month
+
+CLAIM_EXPORTERS = frozenset({Role.BILLING, Role.ADMIN})
+X12_MEDIA_TYPE = "application/edi-x12"
+FHIR_MEDIA_TYPE = "application/fhir+json"
+
+
+class _FileRenderer(BaseRenderer):
+    """Lets content negotiation accept the export's media type; the file itself is a
+    streamed response, and errors are rendered as JSON (see ExportApi)."""
+
+    def render(
+        self, data: Any, accepted_media_type: Any = None, renderer_context: Any = None
+    ) -> bytes:
+        return JSONRenderer().render(data)
+
+
+class X12Renderer(_FileRenderer):
+    media_type = X12_MEDIA_TYPE
+    format = "x12"
+
+
+class FhirRenderer(_FileRenderer):
+    media_type = FHIR_MEDIA_TYPE
+    format = "fhir"
+
+
+EXPORT_PARAMETERS = [
+    OpenApiParameter("month", str, required=True, description="YYYY-MM"),
+    OpenApiParameter("practitioner", int, description="Only this billing practitioner's."),
+]
+
+
+def export_query(request: Request) -> tuple[dt.date, int | None]:
+    params = request.query_params
+    errors: dict[str, list[str]] = {}
+    month: dt.date | None = None
+    try:
+        month = parse_month(params.get("month", ""))
+    except ValueError as error:
+        errors["month"] = [str(error)]
+    practitioner = params.get("practitioner") or None
+    if practitioner is not None and not practitioner.isdigit():
+        errors["practitioner"] = ["Give a user id (a whole number)."]
+    if errors or month is None:
+        raise ValidationError(errors)
+    return month, int(practitioner) if practitioner else None
+
+
+class ExportApi(APIView):
+    """An export: opens an interchange of the month's claims, streams its file."""
+
+    allowed_roles = CLAIM_EXPORTERS
+    kind: str
+    media_type: str
+    extension: str
+
+    def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
+        if isinstance(response, Response) and response.status_code >= 400:
+            # An error is JSON whatever the client asked for (DRF renders it with the
+            # request's accepted renderer).
+            request.accepted_renderer = JSONRenderer()
+            request.accepted_media_type = "application/json"
+        return super().finalize_response(request, response, *args, **kwargs)
+
+    def get(self, request: Request) -> StreamingHttpResponse:
+        month, practitioner_id = export_query(request)
+        interchange = claim_interchange_create(
+            practice=request.user.practice,
+            actor=request.user,
+            month=month,
+            kind=self.kind,
+            practitioner_id=practitioner_id,
+        )
+        response = StreamingHttpResponse(self.file(interchange), content_type=self.media_type)
+        response["Content-Disposition"] = (
+            f'attachment; filename="claims-{month:%Y-%m}-{interchange.control_number}'
+            f'.{self.extension}"'
+        )
+        response["X-Claims"] = str(interchange.claims)
+        response["X-Interchange"] = interchange.control_number
+        return response
+
+    def file(self, interchange: ClaimInterchange) -> Any:
+        raise NotImplementedError
+
+
+class Export837pApi(ExportApi):
+    """GET /api/worklist/export/837p/?month=YYYY-MM[&practitioner=ID]: an ASC X12
+    005010X222A1 file, one CLM per billable patient-month not yet submitted."""
+
+    kind = ClaimInterchange.Kind.X12_837P
+    media_type = X12_MEDIA_TYPE
+    extension = "x12"
+    renderer_classes = (JSONRenderer, X12Renderer)
+
+    def file(self, interchange: ClaimInterchange) -> Any:
+        provider = BillingProvider.objects.get(practice_id=interchange.practice_id)
+        return x12_837p(
+            interchange,
+            provider,
+            interchange_claims(interchange.pk),
+            timezone.localtime(interchange.created_at),
+        )
+
+    @extend_schema(
+        parameters=EXPORT_PARAMETERS, responses={(200, X12_MEDIA_TYPE): OpenApiTypes.STR}
+    )
+    def get(self, request: Request) -> StreamingHttpResponse:
+        return super().get(request)
+
+
+class ExportFhirApi(ExportApi):
+    """GET /api/worklist/export/fhir/?month=YYYY-MM[&practitioner=ID]: a FHIR R4B Bundle
+    (collection) of Claim resources with the Patient, Practitioner, Organization and
+    Coverage they reference (and the Conditions behind their diagnoses)."""
+
+    kind = ClaimInterchange.Kind.FHIR
+    media_type = FHIR_MEDIA_TYPE
+    extension = "json"
+    renderer_classes = (JSONRenderer, FhirRenderer)
+
+    def file(self, interchange: ClaimInterchange) -> Any:
+        provider = BillingProvider.objects.get(practice_id=interchange.practice_id)
+        return fhir_bundle(interchange, provider, interchange_claims(interchange.pk))
+
+    @extend_schema(
+        parameters=EXPORT_PARAMETERS, responses={(200, FHIR_MEDIA_TYPE): OpenApiTypes.OBJECT}
+    )
+    def get(self, request: Request) -> StreamingHttpResponse:
+        return super().get(request)

@@ -1,0 +1,25 @@
+"""Template helpers of the claims pages: what a worklist row lacks to go out as a claim,
+and what the practice's billing provider lacks."""
+
+from __future__ import annotations
+
+from django import template
+
+from billing.claims.readiness import row_missing
+from billing.models import WorklistRow
+from ccm.billing_provider import billing_provider_missing
+from ccm.models import BillingProvider, Practice
+
+register = template.Library()
+
+
+@register.filter
+def claim_missing(row: WorklistRow) -> list[str]:
+    """{{ row|claim_missing }}: the claim data a billable row lacks (none for others)."""
+    return row_missing(row) if row.billable else []
+
+
+@register.simple_tag
+def billing_provider_gaps(practice: Practice) -> list[str]:
+    """{% billing_provider_gaps practice as gaps %}: what claims need of the provider."""
+    return billing_provider_missing(BillingProvider.objects.filter(practice=practice).first())
