@@ -11,21 +11,32 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.http import StreamingHttpResponse
+from django.http import FileResponse, HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework.exceptions import ValidationError
+from rest_framework import serializers
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from billing.claims.claims import interchange_claims
+from billing.claims.archives import (
+    INLINE_PACKETS,
+    month_packet_rows,
+    month_packets_stream,
+    packet_archive_request,
+)
+from billing.claims.claims import claim_id_of, interchange_claims
 from billing.claims.fhir import fhir_bundle
-from billing.claims.models import ClaimInterchange
+from billing.claims.models import ClaimInterchange, PacketArchive
+from billing.claims.packet import packet_content, packet_filename, packet_pdf
 from billing.claims.services import claim_interchange_create
 from billing.claims.x12 import x12_837p
+from billing.worklist import current_version, worklist_rows_any_version
+from ccm.audit import audit_record
 from ccm.models import BillingProvider, Role
 from ccm.periods import parse_month
 
@@ -76,21 +87,24 @@ def export_query(request: Request) -> tuple[dt.date, int | None]:
     return month, int(practitioner) if practitioner else None
 
 
-class ExportApi(APIView):
+class JsonErrorsMixin:
+    """Errors are JSON whatever the client asked for (DRF renders a response with the
+    renderer negotiated for the request, which for a file is the file's)."""
+
+    def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
+        if isinstance(response, Response) and response.status_code >= 400:
+            request.accepted_renderer = JSONRenderer()
+            request.accepted_media_type = "application/json"
+        return super().finalize_response(request, response, *args, **kwargs)  # type: ignore[misc]
+
+
+class ExportApi(JsonErrorsMixin, APIView):
     """An export: opens an interchange of the month's claims, streams its file."""
 
     allowed_roles = CLAIM_EXPORTERS
     kind: str
     media_type: str
     extension: str
-
-    def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
-        if isinstance(response, Response) and response.status_code >= 400:
-            # An error is JSON whatever the client asked for (DRF renders it with the
-            # request's accepted renderer).
-            request.accepted_renderer = JSONRenderer()
-            request.accepted_media_type = "application/json"
-        return super().finalize_response(request, response, *args, **kwargs)
 
     def get(self, request: Request) -> StreamingHttpResponse:
         month, practitioner_id = export_query(request)
@@ -158,3 +172,109 @@ class ExportFhirApi(ExportApi):
     )
     def get(self, request: Request) -> StreamingHttpResponse:
         return super().get(request)
+
+
+# -- audit packets ---------------------------------------------------------------------
+
+
+class PdfRenderer(_FileRenderer):
+    media_type = "application/pdf"
+    format = "pdf"
+
+
+class ZipRenderer(_FileRenderer):
+    media_type = "application/zip"
+    format = "zip"
+
+
+class PacketApi(JsonErrorsMixin, APIView):
+    """GET /api/worklist/{id}/packet/: the claim's audit packet as a PDF, or with
+    ?format=json the same content as JSON. Opening it is audited."""
+
+    allowed_roles = CLAIM_EXPORTERS
+    renderer_classes = (PdfRenderer, JSONRenderer)
+
+    @extend_schema(
+        parameters=[OpenApiParameter("format", str, enum=["pdf", "json"])],
+        responses={
+            (200, "application/pdf"): OpenApiTypes.BINARY,
+            (200, "application/json"): OpenApiTypes.OBJECT,
+        },
+    )
+    def get(self, request: Request, pk: int) -> Any:
+        row = get_object_or_404(worklist_rows_any_version(request.user.practice), pk=pk)
+        as_json = request.accepted_renderer.format == "json"
+        audit_record(
+            actor=request.user,
+            action="packet.open",
+            instance=row,
+            practice=row.practice,
+            after={"format": "json" if as_json else "pdf", "claim": claim_id_of(row.pk)},
+        )
+        content = packet_content(row, opened_by=request.user)
+        if as_json:
+            return Response(content)
+        response = HttpResponse(packet_pdf(content), content_type="application/pdf")
+        response["Content-Disposition"] = f'inline; filename="{packet_filename(row)}"'
+        return response
+
+
+class PacketArchiveSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    month = serializers.DateField(format="%Y-%m")
+    version = serializers.IntegerField()
+    status = serializers.CharField()
+    total = serializers.IntegerField()
+    done = serializers.IntegerField()
+    error = serializers.CharField(allow_blank=True)
+
+
+class PacketsZipApi(JsonErrorsMixin, APIView):
+    """GET /api/billing-months/{YYYY-MM}/packets.zip: every billable claim's packet
+    (the current close version), streamed. A month of more than INLINE_PACKETS claims is
+    built by a worker: the answer is then 202 with the progress until the ZIP is ready
+    (ask again), and 200 with the file after."""
+
+    allowed_roles = CLAIM_EXPORTERS
+    renderer_classes = (JSONRenderer, ZipRenderer)
+
+    @extend_schema(
+        responses={
+            (200, "application/zip"): OpenApiTypes.BINARY,
+            (202, "application/json"): PacketArchiveSerializer,
+        }
+    )
+    def get(self, request: Request, month: str) -> Any:
+        try:
+            first = parse_month(month)
+        except ValueError as error:
+            raise NotFound(str(error)) from None
+        practice = request.user.practice
+        version = current_version(practice, first)
+        row_ids = month_packet_rows(practice, first, version) if version else []
+        if not row_ids:
+            raise NotFound(f"{first:%Y-%m} has no billable claim (close version {version}).")
+        if len(row_ids) <= INLINE_PACKETS:
+            response = StreamingHttpResponse(
+                month_packets_stream(
+                    practice=practice, month=first, actor=request.user, row_ids=row_ids
+                ),
+                content_type="application/zip",
+            )
+            response["Content-Disposition"] = f'attachment; filename="packets-{first:%Y-%m}.zip"'
+            return response
+        archive = packet_archive_request(practice=practice, month=first, actor=request.user)
+        if archive.status != PacketArchive.Status.READY:
+            return Response(PacketArchiveSerializer(archive).data, status=202)
+        audit_record(
+            actor=request.user,
+            action="packet.open_month",
+            instance=archive,
+            practice=practice,
+            after={"packets": archive.total, "how": "archive"},
+        )
+        return FileResponse(
+            open(archive.path, "rb"),
+            as_attachment=True,
+            filename=f"packets-{first:%Y-%m}.zip",
+            content_type="application/zip",
+        )

@@ -67,7 +67,7 @@ def test_837p_validates_with_pyx12_and_bills_each_ready_row(
     ]
     assert ["HI", "ABK:E119", "ABF:I5022"] in segments(text, "HI")
     # The rendering provider is the billing practitioner (their NPI is not the group's).
-    assert ["NM1", "82", "1"] == segments(text, "NM1*82")[0][:3]
+    assert segments(text, "NM1*82")[0][:3] == ["NM1", "82", "1"]
     assert segments(text, "NM1*82")[0][-1] == practitioner.npi
     assert segments(text, "NM1*85")[0][-1] == claims_month.provider.npi
     assert ["SBR", "P", "18", "", "", "", "", "", "", "MB"] in segments(text, "SBR")
