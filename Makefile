@@ -52,7 +52,8 @@ lint: install
 	$(VENV)/bin/ruff format --check .
 
 typecheck: install
-	$(VENV)/bin/mypy --strict billing/rules ccm/services.py patients/services.py timelog/services.py billing/services.py patients/selectors.py timelog/selectors.py billing/selectors.py
+	$(VENV)/bin/mypy --strict billing/rules ccm/services.py patients/services.py timelog/services.py billing/services.py patients/selectors.py timelog/selectors.py billing/selectors.py \
+	  patients/imports/services.py billing/claims/services.py billing/claims/archives.py billing/claims/claims.py billing/claims/readiness.py
 
 web: install
 	$(VENV)/bin/gunicorn ccm.wsgi:application --bind 0.0.0.0:8000 --workers $${WEB_CONCURRENCY:-2}

@@ -4,7 +4,7 @@ practice admin. Writes go through ccm.services.billing_provider_save (validated,
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib import messages
@@ -17,38 +17,19 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from ccm.models import BillingProvider, Practice, Role, User
+from ccm.models import BillingProvider, Practice, Role, User, billing_provider_missing
+from ccm.permissions import caller_practice
 from ccm.services import BILLING_PROVIDER_FIELDS, billing_provider_save
 from ccm.us_address import zip_text
 from ccm.views import role_required
 
 BILLING_PROVIDER_EDITORS = frozenset({Role.ADMIN, Role.BILLING})
-#: What an 837P cannot go out without (the phone is the submitter's contact, PER).
-REQUIRED_FOR_CLAIMS: dict[str, str] = {
-    "name": "name",
-    "npi": "NPI",
-    "tax_id": "tax id",
-    "address_line": "address",
-    "city": "city",
-    "state": "state",
-    "zip": "ZIP+4",
-    "taxonomy": "taxonomy",
-    "phone": "phone",
-    "payer_id": "Medicare payer id",
-}
 
 
 def billing_provider_of(practice: Practice) -> BillingProvider:
     """The practice's billing provider, or an unsaved blank one (defaults filled)."""
     found = BillingProvider.objects.filter(practice=practice).first()
     return found or BillingProvider(practice=practice)
-
-
-def billing_provider_missing(provider: BillingProvider | None) -> list[str]:
-    """What the billing provider still lacks for a claim to go out, in words."""
-    if provider is None:
-        return list(REQUIRED_FOR_CLAIMS.values())
-    return [label for field, label in REQUIRED_FOR_CLAIMS.items() if not getattr(provider, field)]
 
 
 class BillingProviderInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
@@ -104,7 +85,7 @@ class BillingProviderApi(APIView):
 
     @extend_schema(responses=BillingProviderOutputSerializer)
     def get(self, request: Request) -> Response:
-        provider = billing_provider_of(request.user.practice)
+        provider = billing_provider_of(caller_practice(request))
         return Response(BillingProviderOutputSerializer(provider).data)
 
     @extend_schema(
@@ -114,7 +95,9 @@ class BillingProviderApi(APIView):
         data = BillingProviderInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         provider = billing_provider_save(
-            practice=request.user.practice, actor=request.user, **data.validated_data
+            practice=caller_practice(request),
+            actor=cast(User, request.user),
+            **data.validated_data,
         )
         return Response(BillingProviderOutputSerializer(provider).data)
 

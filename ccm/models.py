@@ -99,6 +99,31 @@ class BillingProvider(models.Model):
         return f"{self.name} ({self.npi})"
 
 
+#: What an 837P cannot go out without, of the billing provider (the phone is the
+#: submitter's contact, PER).
+BILLING_PROVIDER_REQUIRED: dict[str, str] = {
+    "name": "name",
+    "npi": "NPI",
+    "tax_id": "tax id",
+    "address_line": "address",
+    "city": "city",
+    "state": "state",
+    "zip": "ZIP+4",
+    "taxonomy": "taxonomy",
+    "phone": "phone",
+    "payer_id": "Medicare payer id",
+}
+
+
+def billing_provider_missing(provider: BillingProvider | None) -> list[str]:
+    """What the billing provider still lacks for a claim to go out, in words."""
+    if provider is None:
+        return list(BILLING_PROVIDER_REQUIRED.values())
+    return [
+        label for field, label in BILLING_PROVIDER_REQUIRED.items() if not getattr(provider, field)
+    ]
+
+
 class Role(models.TextChoices):
     RN = "rn", "Registered nurse"
     LPN = "lpn", "Licensed practical nurse"

@@ -22,6 +22,11 @@ STRICT_TARGETS = [
     "ccm/lookups.py",
     "billing/call_progress.py",
     "billing/live_decisions.py",
+    "patients/imports/services.py",
+    "billing/claims/services.py",
+    "billing/claims/archives.py",
+    "billing/claims/claims.py",
+    "billing/claims/readiness.py",
 ]
 
 

@@ -14,8 +14,7 @@ from operator import and_
 from django.db.models import Q
 
 from billing.models import WorklistRow
-from ccm.billing_provider import billing_provider_missing
-from ccm.models import BillingProvider
+from ccm.models import BillingProvider, billing_provider_missing
 
 #: (what is missing, in words; the row's fields of which at least one must be set)
 ROW_REQUIREMENTS: tuple[tuple[str, tuple[str, ...]], ...] = (

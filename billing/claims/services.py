@@ -12,8 +12,7 @@ from billing.claims.claims import claim_id_of, exportable_rows
 from billing.claims.models import ClaimInterchange, InterchangeClaim
 from billing.worklist import current_version
 from ccm.audit import audit_record
-from ccm.billing_provider import billing_provider_missing
-from ccm.models import BillingProvider, Practice, User
+from ccm.models import BillingProvider, Practice, User, billing_provider_missing
 
 STORE_BATCH = 2000
 

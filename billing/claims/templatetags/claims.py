@@ -9,8 +9,7 @@ from django import template
 
 from billing.claims.readiness import row_missing
 from billing.models import WorklistRow
-from ccm.billing_provider import billing_provider_missing
-from ccm.models import BillingProvider, Practice
+from ccm.models import BillingProvider, Practice, billing_provider_missing
 
 register = template.Library()
 
