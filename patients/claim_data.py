@@ -83,6 +83,8 @@ class ClaimDataInputSerializer(PatientCreateInputSerializer):
 
 
 class ClaimDataOutputSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+    sex = serializers.CharField(read_only=True, help_text="F, M, U; empty: not recorded.")
+
     class Meta:
         model = Patient
         fields = ("id", *services.PATIENT_CLAIM_FIELDS)

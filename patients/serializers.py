@@ -223,6 +223,8 @@ class PatientOutputSerializer(serializers.ModelSerializer):
     billing_practitioner_name = serializers.CharField(
         source="billing_practitioner.display_name", read_only=True
     )
+    # "" when not recorded: the choice field's enum would leave it out.
+    sex = serializers.CharField(read_only=True, help_text="F, M, U; empty: not recorded.")
 
     class Meta:
         model = Patient

@@ -38,6 +38,7 @@ from billing.claims.x12 import x12_837p
 from billing.worklist import current_version, worklist_rows_any_version
 from ccm.audit import audit_record
 from ccm.models import BillingProvider, Role
+from ccm.negotiation import JSONFirstNegotiation
 from ccm.periods import parse_month
 
 CLAIM_EXPORTERS = frozenset({Role.BILLING, Role.ADMIN})
@@ -53,6 +54,22 @@ class _FileRenderer(BaseRenderer):
         self, data: Any, accepted_media_type: Any = None, renderer_context: Any = None
     ) -> bytes:
         return JSONRenderer().render(data)
+
+
+class LenientFormatNegotiation(JSONFirstNegotiation):
+    """?format= picks a renderer when it names one of the view's; any other value is
+    ignored (negotiated by Accept), rather than DRF's 404 for an unknown format."""
+
+    def select_renderer(
+        self, request: Request, renderers: Any, format_suffix: str | None = None
+    ) -> tuple[Any, str]:
+        renderers = list(renderers)
+        asked = format_suffix or request.query_params.get(self.settings.URL_FORMAT_OVERRIDE)
+        if asked and asked not in {renderer.format for renderer in renderers}:
+            request._request.GET = request._request.GET.copy()
+            request._request.GET.pop(self.settings.URL_FORMAT_OVERRIDE, None)
+            format_suffix = None
+        return super().select_renderer(request, renderers, format_suffix)
 
 
 class X12Renderer(_FileRenderer):
@@ -89,7 +106,10 @@ def export_query(request: Request) -> tuple[dt.date, int | None]:
 
 class JsonErrorsMixin:
     """Errors are JSON whatever the client asked for (DRF renders a response with the
-    renderer negotiated for the request, which for a file is the file's)."""
+    renderer negotiated for the request, which for a file is the file's); an unknown
+    ?format= is ignored."""
+
+    content_negotiation_class = LenientFormatNegotiation
 
     def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
         if isinstance(response, Response) and response.status_code >= 400:

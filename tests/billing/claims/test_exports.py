@@ -149,6 +149,8 @@ def test_accept_negotiation(
         assert response.status_code == 200
         assert response["Content-Type"] == "application/fhir+json"
     assert client.get(X12_URL, month, HTTP_ACCEPT="text/csv").status_code == 406
+    # An unknown ?format= is ignored, not a 404.
+    assert client.get(X12_URL, {**month, "format": "¢x"}).status_code == 200
     error = client.get(X12_URL, {"month": "nope"}, HTTP_ACCEPT="application/edi-x12")
     assert error.status_code == 400 and error["Content-Type"] == "application/json"
 
