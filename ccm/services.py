@@ -106,7 +106,9 @@ def _billing_provider_text(field: str, value: str) -> str:
 
 
 @transaction.atomic
-def billing_provider_save(*, practice: Practice, actor: User, **fields: str) -> BillingProvider:
+def billing_provider_save(
+    *, practice: Practice, actor: User | None, **fields: str
+) -> BillingProvider:
     """Set the practice's billing provider (837P loop 2010AA: the name, NPI, tax id,
     ZIP+4 address and taxonomy claims are paid under; place of service 11 by default).
     Fields not given keep their value (their default for a new one); every field is

@@ -27,7 +27,7 @@ PROGRESS_EVERY = 10
 
 
 def packets_dir() -> Path:
-    return Path(getattr(settings, "CCM_PACKETS_DIR", settings.RUN_DIR / "packets"))
+    return Path(settings.CCM_PACKETS_DIR)
 
 
 def month_packet_rows(practice: Practice, month: dt.date, version: int) -> list[int]:

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
+from demo.claim_data import seed_demo_claim_data
 from demo.seed import DEMO_PASSWORD, DEMO_PATIENTS, seed_demo_patients, seed_demo_users
 
 
@@ -25,3 +26,6 @@ class Command(BaseCommand):
         self.stdout.write(f"{len(patients)} demo patients:")
         for demo, patient in zip(DEMO_PATIENTS, patients, strict=True):
             self.stdout.write(f"  {patient.mrn} {patient.full_name:<18} {demo.note}")
+        # Last, so every demo patient (of any month) has what its claims need.
+        provider = seed_demo_claim_data(practice)
+        self.stdout.write(f"Billing provider: {provider.name} (NPI {provider.npi})")
