@@ -35,13 +35,14 @@ MAX_POINTERS = 4
 # The X12 basic and extended character sets, less our delimiters (* : ^ ~).
 _NOT_ALLOWED = re.compile(r"[^A-Z0-9 !\"&'()+,\-./;?=%@\[\]_{}\\|<>#$]")
 _SPACES = re.compile(r"\s+")
+_ACCENTS = str.maketrans("ÀÁÂÃÄÅÇÈÉÊËÌÍÎÏÑÒÓÔÕÖÙÚÛÜÝ", "AAAAAACEEEEIIIINOOOOOUUUUY")
 
 
 def x12_text(value: object, max_length: int) -> str:
     """Text as an X12 element holds it: upper case, no delimiter, no control character,
     no accent, one space between words, at most `max_length` characters."""
     text = str(value or "").upper()
-    text = text.translate(str.maketrans("ÀÁÂÃÄÅÇÈÉÊËÌÍÎÏÑÒÓÔÕÖÙÚÛÜÝ", "AAAAAACEEEEIIIINOOOOOUUUUY"))
+    text = text.translate(_ACCENTS)
     return _SPACES.sub(" ", _NOT_ALLOWED.sub(" ", text)).strip()[:max_length].strip()
 
 
