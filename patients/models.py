@@ -37,26 +37,40 @@ class Patient(models.Model):
     is_active = models.BooleanField(default=True)
     # What a claim needs (837P subscriber loop 2010BA, FHIR Patient and Coverage); the
     # month close needs none of it, the worklist flags a claim that lacks it.
-    sex = models.CharField(max_length=1, choices=Sex.choices, blank=True)
+    sex = models.CharField(max_length=1, choices=Sex.choices, blank=True, default="", db_default="")
     mbi = models.CharField(
         "MBI",
         max_length=11,
         blank=True,
+        default="",
+        db_default="",
         validators=[validate_mbi],
         help_text="Medicare Beneficiary Identifier (CMS format), stored without dashes.",
     )
-    address_line = models.CharField(max_length=55, blank=True)
-    city = models.CharField(max_length=30, blank=True)
-    state = models.CharField(max_length=2, blank=True, validators=[validate_state])
-    zip = models.CharField("ZIP code", max_length=9, blank=True, validators=[validate_zip])
-    payer_name = models.CharField(max_length=60, default=MEDICARE_PART_B)
+    address_line = models.CharField(max_length=55, blank=True, default="", db_default="")
+    city = models.CharField(max_length=30, blank=True, default="", db_default="")
+    state = models.CharField(
+        max_length=2, blank=True, default="", db_default="", validators=[validate_state]
+    )
+    zip = models.CharField(
+        "ZIP code", max_length=9, blank=True, default="", db_default="", validators=[validate_zip]
+    )
+    payer_name = models.CharField(
+        max_length=60, default=MEDICARE_PART_B, db_default=MEDICARE_PART_B
+    )
     payer_id = models.CharField(
         max_length=20,
         blank=True,
+        default="",
+        db_default="",
         help_text="The payer's id on claims; blank: the practice's Medicare payer id.",
     )
     member_id = models.CharField(
-        max_length=30, blank=True, help_text="The coverage's member id; blank: the MBI."
+        max_length=30,
+        blank=True,
+        default="",
+        db_default="",
+        help_text="The coverage's member id; blank: the MBI.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
