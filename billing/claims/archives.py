@@ -70,8 +70,8 @@ def month_packets_stream(
 @transaction.atomic
 def packet_archive_request(*, practice: Practice, month: dt.date, actor: User) -> PacketArchive:
     """The month's archive for its current close version: started (dispatched to a
-    worker once this commits) when there is none or the last attempt failed; else the
-    one building or built. Audited when started."""
+    worker once this commits) when there is none, the last attempt failed or its file
+    is gone; else the one building or built. Audited when started."""
     version = current_version(practice, month)
     archive, created = PacketArchive.objects.select_for_update().get_or_create(
         practice=practice,
@@ -79,7 +79,8 @@ def packet_archive_request(*, practice: Practice, month: dt.date, actor: User) -
         version=version,
         defaults={"requested_by": actor},
     )
-    if created or archive.status == PacketArchive.Status.FAILED:
+    lost = archive.status == PacketArchive.Status.READY and not Path(archive.path).exists()
+    if created or lost or archive.status == PacketArchive.Status.FAILED:
         archive.status = PacketArchive.Status.BUILDING
         archive.total = len(month_packet_rows(practice, month, version))
         archive.done = 0

@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import zipfile
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -163,5 +164,9 @@ def test_a_large_month_is_built_by_a_worker_with_progress(
         done = client.get(url)
         assert done.status_code == 200
         assert len(zip_names(b"".join(done.streaming_content))) == 3  # type: ignore[attr-defined]
-    assert AuditEvent.objects.filter(action="packet.archive_start").count() == 1
+        # The file gone (a new machine, a cleaned folder): built again, never a 500.
+        Path(archive.path).unlink()
+        again = client.get(url)
+        assert again.status_code == 202 and again.json()["status"] == "building"
+    assert AuditEvent.objects.filter(action="packet.archive_start").count() == 2  # and again
     assert WorklistRow.objects.filter(billable=True).count() == 3
