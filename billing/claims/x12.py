@@ -31,6 +31,9 @@ ELEMENT = "*"
 COMPONENT = ":"
 VERSION = "005010X222A1"
 MAX_DIAGNOSES = 12
+#: The implementation guide recommends at most 5,000 claims per transaction set: a
+#: larger month is split into several ST/SE sets in the one functional group.
+CLAIMS_PER_TRANSACTION = 5000
 MAX_POINTERS = 4
 # The X12 basic and extended character sets, less our delimiters (* : ^ ~).
 _NOT_ALLOWED = re.compile(r"[^A-Z0-9 !\"&'()+,\-./;?=%@\[\]_{}\\|<>#$]")
@@ -83,6 +86,8 @@ class X12Writer:
         self.now = now
         self.segments_in_transaction = 0
         self.hl = 0
+        self.transactions = 0
+        self.claims_in_transaction = 0
 
     @property
     def sender_id(self) -> str:
@@ -130,18 +135,26 @@ class X12Writer:
         )
         return isa + SEGMENT_END + gs + SEGMENT_END
 
+    @property
+    def transaction_control_number(self) -> str:
+        """ST02/SE02: the interchange's id and the set's number, so unique everywhere."""
+        return f"{self.interchange.pk * 1000 + self.transactions:04d}"
+
     def header(self) -> str:
         """ST, BHT, submitter, receiver and the billing provider (2000A/2010AA)."""
         provider = self.provider
+        self.transactions += 1
+        self.segments_in_transaction = 0
+        self.claims_in_transaction = 0
         self.hl = 1
         return self._emit(
             [
-                segment("ST", "837", f"{self.interchange.pk:04d}", VERSION),
+                segment("ST", "837", self.transaction_control_number, VERSION),
                 segment(
                     "BHT",
                     "0019",
                     "00",
-                    self.interchange.control_number,
+                    f"{self.interchange.control_number}{self.transactions:03d}",
                     f"{self.now:%Y%m%d}",
                     f"{self.now:%H%M}",
                     "CH",
@@ -192,10 +205,18 @@ class X12Writer:
         )
 
     def claims(self, claims: Iterable[Claim]) -> str:
+        """The claims' segments, a new transaction set begun every
+        CLAIMS_PER_TRANSACTION claims."""
+        pieces: list[str] = []
         segments: list[str] = []
         for claim in claims:
+            if self.claims_in_transaction == CLAIMS_PER_TRANSACTION:
+                pieces += [self._emit(segments), self.transaction_trailer(), self.header()]
+                segments = []
             segments += self._claim(claim)
-        return self._emit(segments)
+            self.claims_in_transaction += 1
+        pieces.append(self._emit(segments))
+        return "".join(pieces)
 
     def _claim(self, claim: Claim) -> list[str]:
         self.hl += 1
@@ -303,11 +324,15 @@ class X12Writer:
             ]
         return out
 
+    def transaction_trailer(self) -> str:
+        """SE: the set's segment count, ST and SE included."""
+        count = self.segments_in_transaction + 1
+        return segment("SE", count, self.transaction_control_number) + SEGMENT_END
+
     def trailer(self) -> str:
-        se = segment("SE", self.segments_in_transaction + 1, f"{self.interchange.pk:04d}")
-        ge = segment("GE", "1", self.interchange.pk)
+        ge = segment("GE", self.transactions, self.interchange.pk)
         iea = segment("IEA", "1", self.interchange.control_number)
-        return se + SEGMENT_END + ge + SEGMENT_END + iea + SEGMENT_END
+        return self.transaction_trailer() + ge + SEGMENT_END + iea + SEGMENT_END
 
 
 def x12_837p(

@@ -280,3 +280,21 @@ def test_only_the_current_version_and_billable_rows_go_out(
     text = export_837p(api_client_for(billing_user), claims_month.month_text)
     blocked = WorklistRow.objects.get(patient=claims_month.scenario.blocked)
     assert f"CCM{blocked.pk}*" not in text
+
+
+def test_a_large_month_is_split_into_transaction_sets(
+    claims_month: ClaimsMonth,
+    billing_user: User,
+    api_client_for: ApiClient,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """At most CLAIMS_PER_TRANSACTION claims per ST/SE (the guide recommends 5,000): here
+    two, so the month's three claims make two sets in one group."""
+    monkeypatch.setattr("billing.claims.x12.CLAIMS_PER_TRANSACTION", 2)
+    text = export_837p(api_client_for(billing_user), claims_month.month_text)
+    assert pyx12_problems(text) == []
+    sts = segments(text, "ST")
+    assert len(sts) == 2 and len({st[2] for st in sts}) == 2
+    assert segments(text, "GE")[0][1] == "2"
+    assert len(segments(text, "CLM")) == 3
+    assert [len(segments(part, "CLM")) for part in text.split("~\nST*")[1:]] == [2, 1]
