@@ -402,11 +402,13 @@ def _update_record(
     """Update a known patient where the file differs and add what it lacks; 'updated' or
     'unchanged'."""
     patient = known.patients[record.mrn]
+    # A blank in the file leaves what the practice recorded since (an MBI typed in).
+    given = {name: value for name, value in record.claim_data.items() if value.strip()}
     wanted: dict[str, Any] = {
         "first_name": record.first_name,
         "last_name": record.last_name,
         "birth_date": record.birth_date,
-        **services.normalise_claim_data(record.claim_data),
+        **services.normalise_claim_data(given),
     }
     changes = {name: value for name, value in wanted.items() if getattr(patient, name) != value}
     if patient.billing_practitioner_id != practitioner.pk:

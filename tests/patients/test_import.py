@@ -87,6 +87,16 @@ def test_csv_creates_patients_conditions_and_consent_then_changes_nothing(
     assert ChronicCondition.objects.count() == 3 and Consent.objects.count() == 1
 
 
+def test_a_blank_in_the_file_keeps_what_was_recorded_since(
+    practice: Practice, practitioner: User, admin_user: User
+) -> None:
+    patients_import(practice=practice, actor=admin_user, content=csv_text([row(1, mbi="")]))
+    Patient.objects.filter(mrn="IMP-00001").update(mbi="2AA0A00AA00")
+    again = patients_import(practice=practice, actor=admin_user, content=csv_text([row(1, mbi="")]))
+    assert (again.updated, again.unchanged) == (0, 1)
+    assert Patient.objects.get(mrn="IMP-00001").mbi == "2AA0A00AA00"
+
+
 def test_a_changed_row_updates_the_patient_and_adds_what_is_missing(
     practice: Practice, practitioner: User, admin_user: User
 ) -> None:
