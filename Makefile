@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run test faults services lint typecheck bench worker beat web migrate clean
+.PHONY: install run test faults services lint typecheck bench worker beat web static migrate clean
 
 install: $(STAMP)
 
@@ -19,8 +19,10 @@ $(STAMP): pyproject.toml
 	fi
 	touch $(STAMP)
 
+# Migrations connect as the owner of the tables (DATABASE_OWNER_URL, when set: README,
+# Production); the application itself never does.
 migrate: install
-	$(PY) manage.py migrate --noinput
+	DATABASE_ROLE=owner $(PY) manage.py migrate --noinput
 
 # First run on the embedded defaults (SQLite, filesystem broker): demo data, web + worker.
 run: migrate
@@ -55,8 +57,13 @@ typecheck: install
 	$(VENV)/bin/mypy --strict billing/rules ccm/services.py patients/services.py timelog/services.py billing/services.py patients/selectors.py timelog/selectors.py billing/selectors.py \
 	  patients/imports/services.py billing/claims/services.py billing/claims/archives.py billing/claims/claims.py billing/claims/readiness.py
 
-web: install
-	$(VENV)/bin/gunicorn ccm.wsgi:application --bind 0.0.0.0:8000 --workers $${WEB_CONCURRENCY:-2}
+# The static files, hashed and compressed, where WhiteNoise serves them from (STATIC_ROOT):
+# production pages name them through the manifest this writes.
+static: install
+	$(PY) manage.py collectstatic --noinput --verbosity 0
+
+web: install static
+	$(VENV)/bin/gunicorn ccm.wsgi:application --bind $${WEB_BIND:-0.0.0.0:8000} --workers $${WEB_CONCURRENCY:-2}
 
 worker: install
 	$(VENV)/bin/celery -A ccm worker --loglevel INFO --concurrency $${WORKER_CONCURRENCY:-2}

@@ -36,6 +36,7 @@ from billing.serializers import (
 from billing.services import billing_month_close_start, mdm_attest, worklist_row_set_status
 from billing.worklist import export_csv_lines, worklist_rows, worklist_rows_any_version
 from ccm.audit import audit_read, audit_record
+from ccm.exports import CsvFormat, ExportApi
 from ccm.models import ALL_ROLES, BillingMonth, Role
 from ccm.periods import billing_month_status, month_start, parse_month
 from patients.models import Patient
@@ -372,11 +373,13 @@ class WorklistRowApi(APIView):
         return Response(WorklistRowSerializer(self._row(request, pk)).data)
 
 
-class WorklistExportApi(APIView):
-    """GET /api/worklist/export/?month=YYYY-MM: text/csv, one row per claim line, the
-    header of interface.md; streamed. The export is audited (who took which month)."""
+class WorklistExportApi(ExportApi):
+    """GET /api/worklist/export/?month=YYYY-MM: text/csv (Accept: text/csv or */*), one row
+    per claim line, the header of interface.md; streamed in chunks. The export is audited
+    (who took which month)."""
 
     allowed_roles = BILLING_STAFF
+    renderer_classes = (CsvFormat,)
 
     @extend_schema(parameters=WORKLIST_PARAMETERS, responses={(200, "text/csv"): OpenApiTypes.STR})
     def get(self, request: Request) -> StreamingHttpResponse:
@@ -388,6 +391,4 @@ class WorklistExportApi(APIView):
             object_id=f"{first:%Y-%m}",
             after=dict(request.query_params.items()),
         )
-        response = StreamingHttpResponse(export_csv_lines(rows), content_type="text/csv")
-        response["Content-Disposition"] = f'attachment; filename="worklist-{first:%Y-%m}.csv"'
-        return response
+        return self.stream(export_csv_lines(rows), name=f"worklist-{first:%Y-%m}")

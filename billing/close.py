@@ -8,8 +8,11 @@ How "exactly once" holds (style.md, Jobs):
 - Chunks: each chunk is written in one transaction that first locks its CloseChunk row; a
   chunk already done is skipped, so a redelivered or duplicated task writes nothing twice,
   and the unique constraint (patient, month, version) stands behind that.
-- A worker killed mid-chunk rolls its transaction back; the task is redelivered (acks late,
-  reject on worker lost), and `close_resume` re-dispatches any chunk still pending.
+- A worker killed mid-chunk rolls its transaction back, its chunk lock goes with it, and
+  the sweep (`close_chunks_to_resend`, run by beat every CCM_CLOSE_SWEEP_SECONDS and by
+  `manage.py close_resume`) sends any pending chunk no worker holds again; a worker that
+  hangs or whose machine vanished stops pinging (`_Heartbeat`), and PostgreSQL ends its
+  session after CCM_CLOSE_STALL_SECONDS, releasing the chunk the same way.
 - Finish: the run is finalised under its row lock once no chunk is pending, with a
   conditional UPDATE closing → closed of the same version.
 """
@@ -27,7 +30,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, F, Q, Sum
 from django.utils import timezone
 
 from billing.models import ClaimLine, CloseChunk, CloseRun, WorklistRow, WorklistStatus
@@ -41,6 +44,8 @@ from billing.selectors import (
 from ccm.audit import audit_record
 from ccm.exceptions import PeriodClosed
 from ccm.gc_pause import gc_paused
+from ccm.limits import REASON_MAX_LENGTH, text_problem
+from ccm.locks import lock_for_change
 from ccm.models import BillingMonth, Practice, User
 from ccm.periods import month_start
 from patients.models import Patient
@@ -54,6 +59,10 @@ class CloseSummary:
     patients: int
     billable: int
     total_amount: Decimal
+
+
+def _seconds(name: str, default: float) -> float:
+    return float(getattr(settings, name, default))
 
 
 def _chunk_size() -> int:
@@ -74,7 +83,7 @@ def close_request(
     run (claimed False); when closed, (its last run, False): the request is idempotent."""
     first = month_start(month)
     billing_month, _ = BillingMonth.objects.get_or_create(practice=practice, month=first)
-    billing_month = BillingMonth.objects.select_for_update().get(pk=billing_month.pk)
+    billing_month = BillingMonth.objects.select_for_update(no_key=True).get(pk=billing_month.pk)
     if billing_month.status != BillingMonth.Status.OPEN:
         run = CloseRun.objects.filter(
             practice=practice, month=first, version=billing_month.version
@@ -137,12 +146,36 @@ def _findings_json(decision: Decision) -> list[dict[str, object]]:
 Decided = tuple[PatientKey, Decision]
 
 
+class _Heartbeat:
+    """Pings PostgreSQL from the chunk's transaction at least every
+    CCM_CLOSE_HEARTBEAT_SECONDS while the engine works, so the session is never idle in
+    its transaction for longer; one that stays silent for CCM_CLOSE_STALL_SECONDS has lost
+    its worker, and PostgreSQL ends it (`_tune_chunk_transaction`)."""
+
+    def __init__(self) -> None:
+        self.every = _seconds("CCM_CLOSE_HEARTBEAT_SECONDS", 5)
+        self.last = time.monotonic()
+
+    def __call__(self) -> None:
+        now = time.monotonic()
+        if now - self.last >= self.every and connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT 1")
+            self.last = now
+
+
 def _decide(run: CloseRun, keys: Sequence[PatientKey]) -> tuple[Rulebook, list[Decided]]:
     """The engine's decision for each patient of the chunk: facts built straight from the
     rows in a fixed number of queries, one rulebook with the practice's fees."""
     rulebook = practice_rulebook(run.practice, run.month)
+    heartbeat = _Heartbeat()
     facts = patients_month_engine_facts(keys, run.month)
-    return rulebook, [(key, evaluate(facts[key[0]], rulebook)) for key in keys]
+    heartbeat()
+    decided: list[Decided] = []
+    for key in keys:
+        decided.append((key, evaluate(facts[key[0]], rulebook)))
+        heartbeat()
+    return rulebook, decided
 
 
 def _reserve_ids(table: str, count: int) -> list[int]:
@@ -271,12 +304,15 @@ def _write_rows(run: CloseRun, keys: Sequence[PatientKey]) -> None:
 def close_chunk(*, chunk_id: int) -> bool:
     """Close one chunk of patients in one transaction; True when this call wrote it.
 
-    A chunk already done (a redelivered task, a duplicate dispatch) is skipped."""
+    A chunk already done (a redelivered task, a duplicate dispatch) is skipped. The claim
+    (`claimed_at`) is committed first, on its own: should this worker die, the sweep sees
+    a chunk started after its dispatch that nobody holds."""
+    CloseChunk.objects.filter(pk=chunk_id, done=False).update(claimed_at=timezone.now())
     with transaction.atomic():
         # Lock the chunk row only (`of`): locking the joined run row too would make every
         # chunk of a run wait for the one before it, and no worker could work in parallel.
         chunk = (
-            CloseChunk.objects.select_for_update(of=("self",))
+            CloseChunk.objects.select_for_update(of=("self",), no_key=True)
             .select_related("run")
             .get(pk=chunk_id)
         )
@@ -295,26 +331,41 @@ def close_chunk(*, chunk_id: int) -> bool:
 def _tune_chunk_transaction() -> None:
     """For this chunk's transaction only (PostgreSQL): room to hash and sort the chunk's
     time entries in memory, and no JIT compilation (it costs more than it saves on these
-    short queries)."""
+    short queries). And the worker's liveness: a session idle in the transaction for
+    CCM_CLOSE_STALL_SECONDS (the heartbeat pings far more often) or whose machine no
+    longer answers TCP keepalives (about 25 s) is ended by PostgreSQL, which rolls the
+    chunk back and frees it for the sweep."""
     if connection.vendor == "postgresql":
+        stall_ms = int(_seconds("CCM_CLOSE_STALL_SECONDS", 60) * 1000)
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL work_mem = '64MB'")
             cursor.execute("SET LOCAL jit = off")
+            cursor.execute(f"SET LOCAL idle_in_transaction_session_timeout = {stall_ms}")
+            cursor.execute("SET LOCAL tcp_keepalives_idle = 10")
+            cursor.execute("SET LOCAL tcp_keepalives_interval = 5")
+            cursor.execute("SET LOCAL tcp_keepalives_count = 3")
 
 
 def _fault_injection_pause() -> None:
     """Tests that kill a worker mid-close set CCM_CLOSE_CHUNK_PAUSE_SECONDS so the kill
-    lands inside the chunk's open transaction; zero (no pause) everywhere else."""
-    pause = float(getattr(settings, "CCM_CLOSE_CHUNK_PAUSE_SECONDS", 0) or 0)
-    if pause > 0:
-        time.sleep(pause)
+    lands inside the chunk's open transaction; zero (no pause) everywhere else. The
+    pause is work, as far as liveness goes: it keeps the heartbeat."""
+    pause = _seconds("CCM_CLOSE_CHUNK_PAUSE_SECONDS", 0)
+    heartbeat = _Heartbeat()
+    deadline = time.monotonic() + pause
+    while (left := deadline - time.monotonic()) > 0:
+        time.sleep(min(left, 0.5))
+        heartbeat()
 
 
 @transaction.atomic
 def close_finalize(*, run_id: int) -> bool:
     """Mark the run succeeded and the month closed once no chunk is pending; True when
-    this call closed it (billing-months: closing → closed, same version)."""
-    run = CloseRun.objects.select_for_update().get(pk=run_id)
+    this call closed it (billing-months: closing → closed, same version). Locks in the
+    order of ccm.locks: the month, then the run."""
+    practice_id, month = CloseRun.objects.values_list("practice_id", "month").get(pk=run_id)
+    lock_for_change(BillingMonth.objects.filter(practice_id=practice_id, month=month))
+    run = CloseRun.objects.select_for_update(no_key=True).get(pk=run_id)
     if run.status != CloseRun.Status.RUNNING or run.chunks.filter(done=False).exists():
         return False
     closed = BillingMonth.objects.filter(
@@ -339,6 +390,63 @@ def close_finalize(*, run_id: int) -> bool:
 
 def pending_chunk_ids(run: CloseRun) -> list[int]:
     return list(run.chunks.filter(done=False).order_by("index").values_list("pk", flat=True))
+
+
+def close_chunks_dispatched(chunk_ids: Iterable[int], *, at: dt.datetime | None) -> None:
+    """Note when the chunks were sent to the workers (None: the send failed)."""
+    CloseChunk.objects.filter(pk__in=list(chunk_ids)).update(dispatched_at=at)
+
+
+@dataclass(frozen=True)
+class Stalled:
+    """What a sweep found: pending chunks to send again, as (chunk id, run id), and the
+    running closes with no chunk pending, to finalise."""
+
+    chunks: list[tuple[int, int]]
+    runs_to_finalize: list[int]
+
+
+def close_chunks_to_resend(
+    *,
+    practice: Practice | None = None,
+    month: dt.date | None = None,
+    at_once: bool = False,
+) -> Stalled:
+    """The sweep of the month close (billing rule: every patient-month closed exactly
+    once, and no close left half done). Among the running closes (of `practice`, of
+    `month`), the pending chunks that no worker holds (their row lock is a worker's
+    liveness: it dies with the worker's session) and that are stalled:
+    - never sent, CCM_CLOSE_DISPATCH_GRACE_SECONDS after the close was requested (the
+      broker was down when it was, or the request's process died before sending);
+    - started by a worker after their last dispatch (or by a process closing the month
+      itself, `close_month`): that worker is gone;
+    - sent CCM_CLOSE_REDISPATCH_SECONDS ago and still not started: the message is lost.
+    `at_once` (an operator's `close_resume`) takes every pending chunk no worker holds.
+    The chosen chunks are marked sent now; a resent chunk already done is skipped by its
+    worker, so a duplicate costs a lock and a check, never a row twice."""
+    now = timezone.now()
+    runs = CloseRun.objects.filter(status=CloseRun.Status.RUNNING)
+    if practice is not None:
+        runs = runs.filter(practice=practice)
+    if month is not None:
+        runs = runs.filter(month=month_start(month))
+    with transaction.atomic():
+        chunks = CloseChunk.objects.select_for_update(
+            of=("self",), no_key=True, skip_locked=True
+        ).filter(run__in=runs, done=False)
+        if not at_once:
+            grace = dt.timedelta(seconds=_seconds("CCM_CLOSE_DISPATCH_GRACE_SECONDS", 10))
+            lost = dt.timedelta(seconds=_seconds("CCM_CLOSE_REDISPATCH_SECONDS", 120))
+            chunks = chunks.filter(
+                Q(dispatched_at__isnull=True, run__started_at__lte=now - grace)
+                | Q(claimed_at__gte=F("dispatched_at"))
+                | Q(claimed_at__isnull=False, dispatched_at__isnull=True)
+                | Q(dispatched_at__lte=now - lost)
+            )
+        picked = list(chunks.order_by("run_id", "index").values_list("pk", "run_id"))
+        close_chunks_dispatched((pk for pk, _ in picked), at=now)
+    finished = runs.exclude(chunks__done=False).order_by("pk").values_list("pk", flat=True)
+    return Stalled(chunks=picked, runs_to_finalize=list(finished))
 
 
 def close_run_inline(run: CloseRun) -> None:
@@ -373,8 +481,10 @@ def reopen_month(*, practice: Practice, month: dt.date, actor: User, reason: str
     version's rows stay readable; the next close writes version + 1."""
     if not reason.strip():
         raise ValidationError({"reason": ["Say why the month is reopened: it is audited."]})
+    if problem := text_problem(reason, REASON_MAX_LENGTH):
+        raise ValidationError({"reason": [problem]})
     billing_month = (
-        BillingMonth.objects.select_for_update()
+        BillingMonth.objects.select_for_update(no_key=True)
         .filter(practice=practice, month=month_start(month))
         .first()
     )

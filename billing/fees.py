@@ -17,6 +17,7 @@ from billing.models import FeeScheduleEntry
 from billing.rules import RULEBOOKS
 from billing.selectors import practice_fees, rulebook_for_month
 from ccm.audit import audit_record
+from ccm.limits import UNSTORABLE, is_storable
 from ccm.models import Practice, Role, User
 
 FEE_EDITORS = frozenset({Role.ADMIN, Role.BILLING})
@@ -98,6 +99,8 @@ def _parse_row(number: int, row: dict[str, str | None]) -> FeeRow:
 
 def parse_fee_csv(text: str) -> list[FeeRow]:
     """Parse the whole file first (all or nothing); errors name the row and the column."""
+    if not is_storable(text):
+        raise ValidationError({"file": [f"The file: {UNSTORABLE}"]})
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
     header = tuple((name or "").strip().lower() for name in reader.fieldnames or ())
     if set(FEE_CSV_HEADER) - set(header):
@@ -142,7 +145,7 @@ def fee_schedule_import(*, practice: Practice, actor: User | None, text: str) ->
     rows = parse_fee_csv(text)
     existing = {
         (e.code, e.year, e.locality): e
-        for e in FeeScheduleEntry.objects.select_for_update().filter(practice=practice)
+        for e in FeeScheduleEntry.objects.select_for_update(no_key=True).filter(practice=practice)
     }
     created = updated = unchanged = 0
     for row in rows:

@@ -102,7 +102,11 @@ class CloseRun(models.Model):
 
 
 class CloseChunk(models.Model):
-    """A slice of the practice's patients that one worker closes in one transaction."""
+    """A slice of the practice's patients that one worker closes in one transaction.
+
+    `dispatched_at` is when it was last sent to the workers, `claimed_at` when a worker
+    last started it: a pending chunk claimed after its dispatch that no worker holds lost
+    its worker, and the sweep (billing.close.close_chunks_to_resend) sends it again."""
 
     run = models.ForeignKey(CloseRun, on_delete=models.CASCADE, related_name="chunks")
     index = models.PositiveIntegerField()
@@ -110,6 +114,8 @@ class CloseChunk(models.Model):
     done = models.BooleanField(default=False)
     attempts = models.PositiveIntegerField(default=0)
     finished_at = models.DateTimeField(null=True, blank=True)
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering: ClassVar[list[str]] = ["index"]

@@ -8,6 +8,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from billing.claims.readiness import row_missing
+from ccm.limits import NOTE_MAX_LENGTH, REASON_MAX_LENGTH
 
 
 @extend_schema_field({"type": "string", "pattern": r"^\d{4}-\d{2}$", "example": "2025-03"})
@@ -119,19 +120,21 @@ class BillingMonthSerializer(serializers.Serializer):  # type: ignore[type-arg]
 
 
 class ReopenInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
-    reason = serializers.CharField(allow_blank=True)
+    reason = serializers.CharField(allow_blank=True, max_length=REASON_MAX_LENGTH)
 
 
 class RowStatusInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
     status = serializers.ChoiceField(
         choices=["ready", "submitted", "paid", "denied", "needs_review"]
     )
-    denial_reason = serializers.CharField(required=False, allow_blank=True, default="")
+    denial_reason = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=REASON_MAX_LENGTH
+    )
 
 
 class MdmInputSerializer(serializers.Serializer):  # type: ignore[type-arg]
     level = serializers.ChoiceField(choices=["moderate", "high"])
-    note = serializers.CharField(allow_blank=True)
+    note = serializers.CharField(allow_blank=True, max_length=NOTE_MAX_LENGTH)
 
 
 class MdmOutputSerializer(serializers.Serializer):  # type: ignore[type-arg]

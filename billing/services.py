@@ -15,6 +15,7 @@ from billing.close import close_request
 from billing.models import CloseRun, MdmAttestation, MdmLevel, WorklistRow, WorklistStatus
 from ccm.audit import audit_record, snapshot
 from ccm.exceptions import PeriodClosed
+from ccm.limits import NOTE_MAX_LENGTH, REASON_MAX_LENGTH, text_problem
 from ccm.models import BillingMonth, Practice, User
 from ccm.periods import ensure_month_open, month_start
 from patients.models import Patient
@@ -82,6 +83,8 @@ def mdm_attest(
         errors["level"] = [f"{level!r} is not an MDM level; choose moderate or high."]
     if not note.strip():
         errors["note"] = ["Say what made the decision-making moderate or high."]
+    elif problem := text_problem(note, NOTE_MAX_LENGTH):
+        errors["note"] = [problem]
     first = month_start(month)
     if first > timezone.localdate():
         errors["month"] = [f"{first:%Y-%m} has not begun."]
@@ -89,7 +92,9 @@ def mdm_attest(
         raise ValidationError(errors)
     ensure_month_open(patient.practice, first)
     existing = (
-        MdmAttestation.objects.select_for_update().filter(patient=patient, month=first).first()
+        MdmAttestation.objects.select_for_update(no_key=True)
+        .filter(patient=patient, month=first)
+        .first()
     )
     before = snapshot(existing, MDM_AUDIT_FIELDS) if existing else None
     attestation = existing or MdmAttestation(patient=patient, month=first)
@@ -125,7 +130,7 @@ def worklist_row_set_status(
 ) -> WorklistRow:
     """Billing staff move a claim through review → submitted → paid or denied (with a
     reason); only rows of the month's current close version; audited."""
-    row = WorklistRow.objects.select_for_update().get(pk=row.pk)
+    row = WorklistRow.objects.select_for_update(no_key=True).get(pk=row.pk)
     current = BillingMonth.objects.get(practice_id=row.practice_id, month=row.month)
     if row.version != current.version:
         raise PeriodClosed(
@@ -139,6 +144,8 @@ def worklist_row_set_status(
         )
     if status == WorklistStatus.DENIED and not denial_reason.strip():
         raise ValidationError({"denial_reason": ["Give the payer's reason for the denial."]})
+    if problem := text_problem(denial_reason, REASON_MAX_LENGTH):
+        raise ValidationError({"denial_reason": [problem]})
     before = {"status": row.status, "denial_reason": row.denial_reason}
     row.status = status
     row.denial_reason = denial_reason.strip() if status == WorklistStatus.DENIED else ""

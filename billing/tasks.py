@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Sequence
+from dataclasses import astuple, dataclass
 
 from celery import shared_task
 from django.conf import settings
@@ -27,11 +29,25 @@ def close_month_run(run_id: int) -> int:
     """Fan a close run out: one task per pending chunk, for any worker to take."""
     run = CloseRun.objects.get(pk=run_id)
     chunk_ids = close.pending_chunk_ids(run)
-    for chunk_id in chunk_ids:
-        close_month_chunk.delay(chunk_id, run_id)
+    send_chunks([(chunk_id, run_id) for chunk_id in chunk_ids])
     if not chunk_ids:
         close.close_finalize(run_id=run_id)
     return len(chunk_ids)
+
+
+def send_chunks(chunks: Sequence[tuple[int, int]]) -> None:
+    """Send each (chunk id, run id) to the workers, noted as sent first (a worker that
+    starts it at once then claims it after its dispatch, as the sweep expects); the ones
+    the broker did not take are noted unsent, and the error goes on."""
+    close.close_chunks_dispatched((chunk_id for chunk_id, _ in chunks), at=timezone.now())
+    sent = 0
+    try:
+        for chunk_id, run_id in chunks:
+            close_month_chunk.delay(chunk_id, run_id)
+            sent += 1
+    finally:
+        if sent < len(chunks):
+            close.close_chunks_dispatched((chunk_id for chunk_id, _ in chunks[sent:]), at=None)
 
 
 @shared_task(name="billing.close_month_chunk", ignore_result=True)
@@ -57,15 +73,45 @@ def close_record_error(*, run_id: int, error: BaseException) -> None:
         log.exception("could not record the failure of close run %s", run_id)
 
 
+@dataclass(frozen=True)
+class Resumed:
+    chunks: int  # sent to the workers again (or, inline, closed here)
+    finalized: int  # closes whose chunks were all done, now closed
+
+
 @shared_task(name="billing.close_resume", ignore_result=True)
-def close_resume(older_than_seconds: int = 300) -> int:
-    """Re-dispatch the pending chunks of runs still running after `older_than_seconds`
-    (a worker died, a message was lost): the chunks are idempotent, so this is safe."""
-    cutoff = timezone.now() - dt.timedelta(seconds=older_than_seconds)
-    runs = CloseRun.objects.filter(status=CloseRun.Status.RUNNING, started_at__lte=cutoff)
-    for run in runs:
-        close_month_run.delay(run.pk)
-    return len(runs)
+def close_resume() -> int:
+    """Beat, every CCM_CLOSE_SWEEP_SECONDS (billing rule: every patient-month closed once,
+    no close left half done): send again the chunks of running closes whose worker is
+    gone, or whose message never reached one, and close the runs with nothing pending
+    (billing.close.close_chunks_to_resend says which). The number of chunks sent."""
+    resumed = close_resume_now(at_once=False)
+    if resumed.chunks or resumed.finalized:
+        log.warning("close_resume: %s chunks sent again, %s closes finalised", *astuple(resumed))
+    return resumed.chunks
+
+
+def close_resume_now(
+    *,
+    practice: Practice | None = None,
+    month: dt.date | None = None,
+    at_once: bool,
+    inline: bool = False,
+) -> Resumed:
+    """One sweep (`at_once`: every pending chunk no worker holds, the operator's
+    `close_resume` command). `inline` closes the chunks in this process instead of
+    sending them (the broker is down)."""
+    stalled = close.close_chunks_to_resend(practice=practice, month=month, at_once=at_once)
+    if inline:
+        for chunk_id, _ in stalled.chunks:
+            close.close_chunk(chunk_id=chunk_id)
+    else:
+        send_chunks(stalled.chunks)
+    runs = set(stalled.runs_to_finalize)
+    if inline:
+        runs |= {run_id for _, run_id in stalled.chunks}
+    finalized = sum(close.close_finalize(run_id=run_id) for run_id in sorted(runs))
+    return Resumed(chunks=len(stalled.chunks), finalized=finalized)
 
 
 def previous_month(today: dt.date) -> dt.date:

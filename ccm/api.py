@@ -8,12 +8,15 @@ from rest_framework.authtoken.models import Token
 from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.exceptions import ValidationError
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from ccm.limits import LINE_MAX_LENGTH
 from ccm.models import ALL_ROLES, User
 from ccm.openapi import ErrorSerializer
+from ccm.parsers import JSONParser
 from ccm.permissions import PracticeScopedMixin
 
 
@@ -53,9 +56,26 @@ class UserDetailApi(PracticeScopedMixin, generics.RetrieveAPIView):
     queryset = User.objects.select_related("practice")
 
 
+class TokenInputSerializer(AuthTokenSerializer):
+    """DRF's, with lengths (ccm.limits): the longest username Django stores, and a
+    password no longer than anyone types."""
+
+    username = serializers.CharField(label="Username", max_length=150, write_only=True)
+    password = serializers.CharField(
+        label="Password",
+        max_length=LINE_MAX_LENGTH,
+        style={"input_type": "password"},
+        trim_whitespace=False,
+        write_only=True,
+    )
+
+
 class TokenApi(ObtainAuthToken):
     """POST /api/auth/token/ {username, password}: the user's DRF token. Failures count
     toward the sign-in lockout (django-axes); a locked account gets 429, never a token."""
+
+    parser_classes = (JSONParser, FormParser, MultiPartParser)
+    serializer_class = TokenInputSerializer
 
     @extend_schema(responses={200: AuthTokenSerializer, 429: ErrorSerializer})
     def post(self, request: Request, *args: object, **kwargs: object) -> Response:

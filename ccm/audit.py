@@ -49,9 +49,13 @@ def audit_record(
     before: Mapping[str, Any] | None = None,
     after: Mapping[str, Any] | None = None,
     reason: str = "",
+    chain: str = AuditEvent.Chain.CHANGES,
 ) -> AuditEvent:
     """Append one audit event: who (`actor`), what (`action` on an object), when (now),
-    with before/after snapshots. The practice defaults to the object's or the actor's."""
+    with before/after snapshots. The practice defaults to the object's or the actor's.
+
+    The insert takes the practice's chain lock until the transaction ends (ccm.locks,
+    the last lock of all): call it after the transaction's other writes."""
     if instance is not None:
         object_type = object_type or instance._meta.label_lower
         object_id = object_id or instance.pk
@@ -67,6 +71,7 @@ def audit_record(
         before=_json_value(dict(before)) if before is not None else None,
         after=_json_value(dict(after)) if after is not None else None,
         reason=reason,
+        chain=chain,
     )
 
 
@@ -77,12 +82,14 @@ def changed_fields(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[
 
 def audit_read(*, actor: User, instance: models.Model, what: str) -> AuditEvent:
     """Record that `actor` opened a patient record (`what` names the view, never PHI):
-    HIPAA asks who saw a record, not only who changed it."""
+    HIPAA asks who saw a record, not only who changed it. On the reads chain, whose lock
+    no write waits for; call it outside a write's transaction (a GET's autocommit)."""
     return audit_record(
         actor=actor,
         action=f"{instance._meta.model_name}.read",
         instance=instance,
         after={"view": what},
+        chain=AuditEvent.Chain.READS,
     )
 
 

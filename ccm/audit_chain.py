@@ -1,7 +1,7 @@
-"""Verifying the audit log's hash chain (PostgreSQL; the chain is written by the
-ccm_audit_chain trigger of migration 0005, its look-up indexed by 0006): every event's hash
-must cover its own content and the previous event's hash, and each practice's sequence must
-have no gap."""
+"""Verifying the audit log's hash chains (PostgreSQL; written by the ccm_audit_chain
+trigger of migration 0005, its look-up indexed by 0006, one chain of changes and one of
+reads per practice since 0007): every event's hash must cover its own content and the
+previous event's hash, and each chain's sequence must have no gap."""
 
 from __future__ import annotations
 
@@ -10,23 +10,23 @@ from dataclasses import dataclass
 from django.db import connection
 
 VERIFY_SQL = """
-SELECT id, practice_id, seq, problem FROM (
-    SELECT id, practice_id, seq,
+SELECT id, practice_id, chain, seq, problem FROM (
+    SELECT id, practice_id, chain, seq,
         CASE
             WHEN hash <> ccm_audit_hash(prev_hash, seq, practice_id, actor_id, action,
                                         object_type, object_id, before, after, reason, at)
                 THEN 'content does not match its hash'
-            WHEN prev_hash <> coalesce(lag(hash) OVER chain, '')
+            WHEN prev_hash <> coalesce(lag(hash) OVER link, '')
                 THEN 'previous hash does not match the event before it'
-            WHEN seq <> coalesce(lag(seq) OVER chain, 0) + 1
+            WHEN seq <> coalesce(lag(seq) OVER link, 0) + 1
                 THEN 'sequence gap: an event before it is missing'
         END AS problem
     FROM ccm_auditevent
     WHERE (%(practice)s::bigint IS NULL OR practice_id = %(practice)s::bigint)
-    WINDOW chain AS (PARTITION BY coalesce(practice_id, 0) ORDER BY seq)
+    WINDOW link AS (PARTITION BY coalesce(practice_id, 0), chain ORDER BY seq)
 ) checked
 WHERE problem IS NOT NULL
-ORDER BY practice_id, seq
+ORDER BY practice_id, chain, seq
 """
 
 
@@ -34,6 +34,7 @@ ORDER BY practice_id, seq
 class ChainProblem:
     event_id: int
     practice_id: int | None
+    chain: str
     seq: int
     problem: str
 

@@ -171,7 +171,13 @@ class AuditEvent(models.Model):
 
     `before` and `after` are JSON snapshots of the changed fields. Rows are never updated
     or deleted through the ORM; the database triggers of a later migration enforce it too.
+    Changes and reads are chained apart (`chain`), so a read never waits for a write's
+    chain lock (ccm.locks).
     """
+
+    class Chain(models.TextChoices):
+        CHANGES = "changes", "Changes"
+        READS = "reads", "Reads"
 
     practice = models.ForeignKey(
         Practice, on_delete=models.PROTECT, related_name="audit_events", null=True
@@ -193,6 +199,9 @@ class AuditEvent(models.Model):
     # The hash chain (PostgreSQL trigger): seq numbers a practice's events, hash covers
     # the event and the previous event's hash, so a rewritten row breaks the chain.
     seq = models.BigIntegerField(null=True, editable=False)
+    chain = models.CharField(
+        max_length=8, choices=Chain.choices, default=Chain.CHANGES, editable=False
+    )
     prev_hash = models.CharField(max_length=64, blank=True, editable=False)
     hash = models.CharField(max_length=64, blank=True, editable=False)
 

@@ -1,4 +1,5 @@
-"""Content negotiation: DRF's, with its answer for what API clients send given at once."""
+"""Content negotiation: DRF's, with its answer for what API clients send given at once.
+The streamed exports' formats are negotiated by it too (ccm/exports.py)."""
 
 from __future__ import annotations
 

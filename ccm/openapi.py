@@ -55,15 +55,30 @@ class AutoSchema(SpectacularAutoSchema):
         for code, (body, description) in self.error_answers(operation).items():
             if str(code) not in operation["responses"]:
                 answer = self._get_response_for_code(body, str(code))  # type: ignore[no-untyped-call]
-                operation["responses"][str(code)] = {**answer, "description": description}
+                operation["responses"][str(code)] = {
+                    **answer,
+                    **self.as_json(answer),
+                    "description": description,
+                }
         return operation
+
+    @staticmethod
+    def as_json(answer: dict[str, Any]) -> dict[str, Any]:
+        """Errors are JSON whatever the operation's own format (ccm.negotiation.ExportApi):
+        the answer's schema under application/json only."""
+        content = answer.get("content") or {}
+        if not content or "application/json" in content:
+            return {}
+        return {"content": {"application/json": next(iter(content.values()))}}
 
     def error_answers(self, operation: dict[str, Any]) -> dict[int, tuple[Any, str]]:
         parameters = operation.get("parameters", [])
-        filters = [p for p in parameters if p["in"] == "query" and p["name"] != "page"]
+        # Any query parameter can be bad input: a filter's value, or text that cannot be
+        # stored in any of them (ccm.middleware.InputGuardMiddleware).
+        query = [p for p in parameters if p["in"] == "query"]
         guarded = RolePermission in getattr(self.view, "permission_classes", ())
         answers: dict[int, tuple[Any, str]] = {}
-        if self.method in WRITE_METHODS or filters:
+        if self.method in WRITE_METHODS or query:
             answers[400] = (FIELD_ERRORS, "Bad input: the fields in error and why.")
         if guarded:
             answers[401] = (ErrorSerializer, "No valid token (or session).")

@@ -9,8 +9,11 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from ccm import api, billing_provider, views
 
-# An unknown URL under /api/ answers JSON, like the API's own 404s.
+# Every error answers JSON under /api/ and a page elsewhere (ccm.views.error_response).
+handler400 = "ccm.views.bad_request"
+handler403 = "ccm.views.permission_denied"
 handler404 = "ccm.views.not_found"
+handler500 = "ccm.views.server_error"
 
 api_urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -8,6 +8,7 @@ from typing import Any, cast
 from django import forms
 from django.core.exceptions import ValidationError
 
+from ccm.limits import CARE_PLAN_TEXT_MAX_LENGTH
 from ccm.models import Practice, User
 from patients.models import Consent, InpatientStay
 from patients.selectors import practice_practitioners
@@ -169,25 +170,21 @@ class InpatientStayForm(forms.Form):
     facility = forms.CharField(max_length=200, required=False)
 
 
+class CarePlanText(forms.CharField):
+    """A section of the care plan: a text area, at most CARE_PLAN_TEXT_MAX_LENGTH long."""
+
+    def __init__(self, *, rows: int = 2, **kwargs: Any) -> None:
+        kwargs.setdefault("widget", forms.Textarea(attrs={"rows": rows}))
+        super().__init__(max_length=CARE_PLAN_TEXT_MAX_LENGTH, **kwargs)
+
+
 class CarePlanForm(forms.Form):
     established = forms.DateField(widget=DateInput())
-    problems = forms.CharField(label="Problem list", widget=forms.Textarea(attrs={"rows": 3}))
-    expected_outcome = forms.CharField(
-        label="Expected outcome and prognosis",
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 2}),
-    )
-    goals = forms.CharField(label="Measurable goals", widget=forms.Textarea(attrs={"rows": 3}))
-    symptom_management = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
-    interventions = forms.CharField(
-        label="Planned interventions", widget=forms.Textarea(attrs={"rows": 3})
-    )
-    medication_management = forms.CharField(
-        required=False, widget=forms.Textarea(attrs={"rows": 2})
-    )
-    coordination = forms.CharField(
-        label="Coordination with outside providers",
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 2}),
-    )
+    problems = CarePlanText(label="Problem list", rows=3)
+    expected_outcome = CarePlanText(label="Expected outcome and prognosis", required=False)
+    goals = CarePlanText(label="Measurable goals", rows=3)
+    symptom_management = CarePlanText(required=False)
+    interventions = CarePlanText(label="Planned interventions", rows=3)
+    medication_management = CarePlanText(required=False)
+    coordination = CarePlanText(label="Coordination with outside providers", required=False)
     review_date = forms.DateField(widget=DateInput(), required=False)

@@ -9,6 +9,7 @@ from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from ccm.limits import CARE_PLAN_TEXT_MAX_LENGTH, REASON_MAX_LENGTH
 from ccm.models import User
 from patients.models import (
     CarePlan,
@@ -94,7 +95,7 @@ class ConsentInputSerializer(serializers.Serializer):
 
 class ConsentRevokeInputSerializer(serializers.Serializer):
     date = serializers.DateField()
-    reason = serializers.CharField(allow_blank=True)
+    reason = serializers.CharField(allow_blank=True, max_length=REASON_MAX_LENGTH)
 
 
 class VisitInputSerializer(serializers.Serializer):
@@ -104,15 +105,19 @@ class VisitInputSerializer(serializers.Serializer):
     practitioner = PracticeUserField(required=False, allow_null=True)
 
 
+def care_plan_text(**kwargs: Any) -> serializers.CharField:
+    return serializers.CharField(max_length=CARE_PLAN_TEXT_MAX_LENGTH, **kwargs)
+
+
 class CarePlanInputSerializer(serializers.Serializer):
     established = serializers.DateField()
-    problems = serializers.CharField()
-    goals = serializers.CharField()
-    interventions = serializers.CharField()
-    expected_outcome = serializers.CharField(required=False, allow_blank=True, default="")
-    symptom_management = serializers.CharField(required=False, allow_blank=True, default="")
-    medication_management = serializers.CharField(required=False, allow_blank=True, default="")
-    coordination = serializers.CharField(required=False, allow_blank=True, default="")
+    problems = care_plan_text()
+    goals = care_plan_text()
+    interventions = care_plan_text()
+    expected_outcome = care_plan_text(required=False, allow_blank=True, default="")
+    symptom_management = care_plan_text(required=False, allow_blank=True, default="")
+    medication_management = care_plan_text(required=False, allow_blank=True, default="")
+    coordination = care_plan_text(required=False, allow_blank=True, default="")
     review_date = serializers.DateField(required=False, allow_null=True, default=None)
 
 

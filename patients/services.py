@@ -18,6 +18,7 @@ from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from ccm.audit import audit_record, audited_delete, snapshot
+from ccm.locks import lock_for_change
 from ccm.models import ALL_ROLES, CARE_TEAM_ROLES, Practice, Role, User
 from ccm.npi import validate_npi
 from ccm.periods import ensure_month_open, month_start
@@ -34,6 +35,7 @@ from patients.models import (
     Patient,
     Visit,
 )
+from patients.service_codes import KNOWN_OTHER_SERVICE_CODES, unknown_code_message
 
 # Who may do what (the API's `allowed_roles` and the pages' `role_required` use these).
 PATIENT_READERS = ALL_ROLES
@@ -168,8 +170,9 @@ def _days_in(first: dt.date, last: dt.date) -> list[dt.date]:
 
 
 def _lock_patient(patient: Patient) -> None:
-    """Serialise writes that derive a number from a patient's rows (care plan versions)."""
-    Patient.objects.select_for_update().filter(pk=patient.pk).values_list("pk").first()
+    """Serialise writes that derive a number from a patient's rows (care plan versions):
+    the first lock of the transaction, FOR NO KEY UPDATE (ccm.locks: the lock order)."""
+    lock_for_change(Patient.objects.filter(pk=patient.pk))
 
 
 # -- patients --------------------------------------------------------------------------
@@ -766,6 +769,8 @@ def other_service_create(
         note=note.strip(),
     )
     errors: dict[str, list[str]] = {}
+    if service.code not in KNOWN_OTHER_SERVICE_CODES:
+        _add(errors, "code", unknown_code_message(service.code))
     if service.practitioner_npi:
         try:
             validate_npi(service.practitioner_npi)

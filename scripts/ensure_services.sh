@@ -29,6 +29,22 @@ if ! psql -h 127.0.0.1 -U postgres -d postgres -Atqc 'select 1' >/dev/null 2>&1;
   pg_ctlcluster --skip-systemctl-redirect "$version" main reload
 fi
 
+# The two roles of production (README, Production), which the suite uses the same way
+# (ccm/test_database/base.py creates them too when missing): the owner creates and migrates
+# the test databases; the application role, which the whole suite connects as, owns
+# nothing. Passwords, so they sign in under trust or scram alike.
+ensure_role() {  # name password attributes
+  if [ "$(psql -h 127.0.0.1 -U postgres -d postgres -Atqc "SELECT 1 FROM pg_roles WHERE rolname = '$1'")" != 1 ]; then
+    echo "creating database role $1"
+    psql -h 127.0.0.1 -U postgres -d postgres -qc "CREATE ROLE $1 LOGIN $3 PASSWORD '$2'" \
+      || [ "$(psql -h 127.0.0.1 -U postgres -d postgres -Atqc "SELECT 1 FROM pg_roles WHERE rolname = '$1'")" = 1 ]
+  fi
+}
+ensure_role "${TEST_DATABASE_OWNER:-ccm_owner}" "${TEST_DATABASE_OWNER_PASSWORD:-ccm-owner-test}" \
+  "NOSUPERUSER CREATEDB NOCREATEROLE"
+ensure_role "${TEST_DATABASE_APP_USER:-ccm_app}" "${TEST_DATABASE_APP_PASSWORD:-ccm-app-test}" \
+  "NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT"
+
 # Redis
 if ! command -v redis-server >/dev/null 2>&1; then
   echo "installing redis"; apt_install redis-server

@@ -1,9 +1,12 @@
-"""Fixtures every test package shares: practices, a user per role, API clients."""
+"""Fixtures every test package shares: practices, a user per role, API clients; and the
+guard that fails any test during which the server logged a 5xx (issue 15: the server
+log of the test run has no 500)."""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Iterator
 
 import pytest
 from rest_framework.test import APIClient
@@ -11,6 +14,35 @@ from rest_framework.test import APIClient
 from ccm.models import Practice, Role, User
 from patients.models import CarePlan, ChronicCondition, Consent, Patient, Visit
 from tests.factories import PatientFactory, PracticeFactory, UserFactory
+
+
+class ServerErrors(logging.Handler):
+    """The django.request log records of answers with a 5xx status (any thread: the
+    live server's too)."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.ERROR)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if getattr(record, "status_code", 500) >= 500:
+            self.records.append(record)
+
+
+@pytest.fixture(autouse=True)
+def no_server_error_is_logged(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Fail the test when the server answered a 5xx meanwhile, unless it is marked
+    `server_error_expected` (a test of the 5xx answers themselves)."""
+    errors = ServerErrors()
+    logger = logging.getLogger("django.request")
+    logger.addHandler(errors)
+    try:
+        yield
+    finally:
+        logger.removeHandler(errors)
+    if errors.records and request.node.get_closest_marker("server_error_expected") is None:
+        messages = sorted({record.getMessage() for record in errors.records})
+        pytest.fail(f"the server answered {len(errors.records)} 5xx: {messages}", pytrace=False)
 
 
 @pytest.fixture

@@ -16,11 +16,12 @@ from django.db import connection
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def start_worker(name: str, *, concurrency: int = 1, **env: str) -> subprocess.Popen[bytes]:
-    """A `celery -A ccm worker` on the test database (as pytest-django named it) and this
-    run's queue; its own process group so a test can SIGKILL all of it."""
+def celery_env(**env: str) -> dict[str, str]:
+    """The environment of a Celery process of this test run: the test database (as
+    pytest-django named it; the process connects as the application role, like the
+    suite) and this run's queue."""
     database = connection.settings_dict
-    worker_env = dict(
+    return dict(
         os.environ,
         DJANGO_SETTINGS_MODULE="ccm.settings.test",
         TEST_DATABASE_URL=(
@@ -30,6 +31,32 @@ def start_worker(name: str, *, concurrency: int = 1, **env: str) -> subprocess.P
         CCM_CELERY_QUEUE=settings.CELERY_TASK_DEFAULT_QUEUE,
         **env,
     )
+
+
+def start_beat(schedule: Path, **env: str) -> subprocess.Popen[bytes]:
+    """A `celery -A ccm beat` (its schedule file in `schedule`) sending to this run's
+    queue; its own process group."""
+    return subprocess.Popen(
+        [
+            str(Path(sys.executable).with_name("celery")),
+            "-A",
+            "ccm",
+            "beat",
+            "--loglevel",
+            "WARNING",
+            "--schedule",
+            str(schedule),
+        ],
+        cwd=ROOT,
+        env=celery_env(**env),
+        start_new_session=True,
+    )
+
+
+def start_worker(name: str, *, concurrency: int = 1, **env: str) -> subprocess.Popen[bytes]:
+    """A `celery -A ccm worker` on the test database and this run's queue (celery_env);
+    its own process group so a test can SIGKILL all of it."""
+    worker_env = celery_env(**env)
     pool = (
         ["--pool", "solo"]
         if concurrency == 1

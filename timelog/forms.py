@@ -21,6 +21,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.utils import timezone
 
+from ccm.limits import NOTE_MAX_LENGTH
 from ccm.models import Practice
 from patients.models import Patient
 from timelog.models import ActivityType, Program, TimeActivity
@@ -77,16 +78,20 @@ class TimeEntryForm(forms.Form):
         label="Minutes",
         widget=forms.NumberInput(attrs={"inputmode": "numeric", "min": "1", "max": "720"}),
     )
-    started_at = forms.CharField(required=False, label="Started at")
-    ended_at = forms.CharField(required=False, label="Ended at")
+    started_at = forms.CharField(required=False, label="Started at", max_length=40)
+    ended_at = forms.CharField(required=False, label="Ended at", max_length=40)
     activity = forms.ChoiceField(choices=[("", "Choose…"), *ActivityType.choices])
     note = forms.CharField(
         label="What was done",
+        max_length=NOTE_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 2}),
         error_messages={"required": "Say what was done: an audit needs it."},
     )
     outcome = forms.CharField(
-        label="What changed", required=False, widget=forms.Textarea(attrs={"rows": 2})
+        label="What changed",
+        required=False,
+        max_length=NOTE_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 2}),
     )
     program = forms.ChoiceField(choices=Program.choices, initial=Program.CCM)
     request_id = forms.UUIDField(required=False, widget=forms.HiddenInput)

@@ -8,13 +8,13 @@ from typing import Any, cast
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils import timezone
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.fields import SkipField, get_error_detail
 from rest_framework.serializers import as_serializer_error
 from rest_framework.utils.serializer_helpers import BindingDict
 
+from ccm.limits import LINE_MAX_LENGTH, NOTE_MAX_LENGTH
 from ccm.models import Practice
 from patients.models import Patient
 from patients.selectors import practice_patients_by_id
@@ -29,7 +29,7 @@ from timelog.models import (
 from timelog.services import NO_PATIENT, PATIENT_TWICE, TimeActivityInput
 
 
-@extend_schema_field(OpenApiTypes.STR)
+@extend_schema_field({"type": "string", "maxLength": 40, "example": "09:30"})
 class ClockField(serializers.Field):  # type: ignore[type-arg]
     """A wall-clock moment: "HH:MM[:SS]" on the entry's date, or an ISO date-time (as a
     browser timer sends), taken in the practice's time zone."""
@@ -37,7 +37,7 @@ class ClockField(serializers.Field):  # type: ignore[type-arg]
     default_error_messages = {"invalid": "Give a time as HH:MM or HH:MM:SS, or an ISO date-time."}
 
     def to_internal_value(self, data: Any) -> dt.time | dt.datetime:
-        if not isinstance(data, str):
+        if not isinstance(data, str) or len(data) > 40:
             self.fail("invalid")
         for parse in (dt.time.fromisoformat, dt.datetime.fromisoformat):
             try:
@@ -149,10 +149,12 @@ class TimeEntryInputSerializer(serializers.Serializer):  # type: ignore[type-arg
     )
     started_at = ClockField(required=False, allow_null=True)
     ended_at = ClockField(required=False, allow_null=True)
-    activity = serializers.CharField()
-    note = serializers.CharField(allow_blank=True)
-    outcome = serializers.CharField(required=False, allow_blank=True, default="")
-    program = serializers.CharField(required=False, default=Program.CCM)
+    activity = serializers.CharField(max_length=LINE_MAX_LENGTH)
+    note = serializers.CharField(allow_blank=True, max_length=NOTE_MAX_LENGTH)
+    outcome = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=NOTE_MAX_LENGTH
+    )
+    program = serializers.CharField(required=False, default=Program.CCM, max_length=LINE_MAX_LENGTH)
     request_id = serializers.UUIDField(required=False, allow_null=True)
 
     def __init__(self, *args: Any, practice: Practice | None = None, **kwargs: Any) -> None:

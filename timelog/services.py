@@ -21,6 +21,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from ccm.audit import audit_record, snapshot
+from ccm.limits import NOTE_MAX_LENGTH, text_problem
+from ccm.locks import lock_for_change
 from ccm.models import CARE_TEAM_ROLES, Role, User
 from ccm.periods import ensure_month_open
 from patients.models import Patient
@@ -99,6 +101,10 @@ def _validate(entry: TimeActivityInput, *, today: dt.date) -> None:
         errors["program"] = [f"{entry.program!r} is not a known program."]
     if not entry.note.strip():
         errors["note"] = ["Say what was done: an audit needs it."]
+    for field, text in (("note", entry.note), ("outcome", entry.outcome)):
+        problem = text_problem(text, NOTE_MAX_LENGTH)
+        if problem:
+            errors[field] = [problem]
     if entry.started_at is not None and entry.duration_seconds > 0:
         start = dt.datetime.combine(entry.date, entry.started_at)
         if (start + dt.timedelta(seconds=entry.duration_seconds)).date() != entry.date:
@@ -141,8 +147,13 @@ def _reject_overlap(performer: User, entry: TimeActivityInput, *, exclude_id: in
 
 def _lock_performer(performer: User) -> None:
     """Serialise one performer's writes so the overlap check and the request-id check
-    cannot race with a second tab or a retried request."""
-    User.objects.select_for_update().filter(pk=performer.pk).values_list("pk", flat=True).first()
+    cannot race with a second tab or a retried request.
+
+    The first lock of the transaction (ccm.locks, step 1), FOR NO KEY UPDATE: another
+    POST of the same performer that holds the practice's audit chain checks its
+    foreign key to this user row at commit (FOR KEY SHARE), and must not wait for us
+    while we wait for the chain."""
+    lock_for_change(User.objects.filter(pk=performer.pk))
 
 
 def _write_shares(activity: TimeActivity, patients: Sequence[Patient]) -> list[TimeShare]:
@@ -243,12 +254,16 @@ def time_activity_update(
     *, activity: TimeActivity, actor: User, entry: TimeActivityInput, today: dt.date | None = None
 ) -> TimeActivity:
     """Change one's own entry while its month (old and new) is open; shares are
-    re-split evenly; the before and after are audited."""
+    re-split evenly; the before and after are audited. Locks in the order of ccm.locks:
+    the performer, the months, the entry, and the audit chain last."""
     _ensure_own(activity, actor)
     _lock_performer(actor)
-    activity = TimeActivity.objects.select_for_update().get(pk=activity.pk)
     _validate(entry, today=today or timezone.localdate())
-    ensure_month_open(activity.practice, activity.date, entry.date)
+    # The entry's date as stored: only its performer changes it, and we hold their lock.
+    stored_date = TimeActivity.objects.values_list("date", flat=True).get(pk=activity.pk)
+    ensure_month_open(activity.practice, stored_date, entry.date)
+    lock_for_change(TimeActivity.objects.filter(pk=activity.pk))
+    activity = TimeActivity.objects.get(pk=activity.pk)
     _reject_overlap(actor, entry, exclude_id=activity.pk)
     before = _activity_snapshot(activity)
     activity.date = entry.date
@@ -274,10 +289,22 @@ def time_activity_update(
 
 @transaction.atomic
 def time_activity_delete(*, activity: TimeActivity, actor: User) -> None:
-    """Delete one's own entry while its month is open; the audit keeps the whole entry."""
+    """Delete one's own entry while its month is open; the audit keeps the whole entry.
+    Locks in the order of ccm.locks: the performer, the month, the entry (FOR UPDATE: it
+    is deleted), and the audit chain last, after the delete."""
     _ensure_own(activity, actor)
+    _lock_performer(actor)
+    stored_date = TimeActivity.objects.values_list("date", flat=True).get(pk=activity.pk)
+    ensure_month_open(activity.practice, stored_date)
     activity = TimeActivity.objects.select_for_update().get(pk=activity.pk)
-    ensure_month_open(activity.practice, activity.date)
     before = _activity_snapshot(activity)
-    audit_record(actor=actor, action="time_activity.delete", instance=activity, before=before)
+    activity_id, practice = activity.pk, activity.practice
     activity.delete()
+    audit_record(
+        actor=actor,
+        action="time_activity.delete",
+        object_type=TimeActivity._meta.label_lower,
+        object_id=activity_id,
+        practice=practice,
+        before=before,
+    )

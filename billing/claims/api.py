@@ -1,14 +1,15 @@
 """The claims API (interface.md, "Claims out and audit"): the month's claims as an 837P
 file and as a FHIR Bundle, each claim's audit packet, and the month's packets as a ZIP.
 
-The exports answer by Accept: their own media type (application/edi-x12,
-application/fhir+json) or anything (*/*, or no Accept header); errors are JSON whatever
-was asked. Each export opens a stored interchange first (control numbers, who, when,
-which rows), then streams the file from it a chunk of claims at a time."""
+The exports are ccm.exports' ExportApis: negotiated by Accept (application/edi-x12,
+application/fhir+json, or */*), streamed in chunks, every error JSON. Each opens a
+stored interchange first (control numbers, who, when, which rows), then streams the
+file from it a chunk of claims at a time."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from typing import Any
 
 from django.http import FileResponse, HttpResponse, StreamingHttpResponse
@@ -37,13 +38,12 @@ from billing.claims.services import claim_interchange_create
 from billing.claims.x12 import x12_837p
 from billing.worklist import current_version, worklist_rows_any_version
 from ccm.audit import audit_record
+from ccm.exports import ExportApi, FhirJsonFormat, X12Format
 from ccm.models import BillingProvider, Role
 from ccm.negotiation import JSONFirstNegotiation
 from ccm.periods import parse_month
 
 CLAIM_EXPORTERS = frozenset({Role.BILLING, Role.ADMIN})
-X12_MEDIA_TYPE = "application/edi-x12"
-FHIR_MEDIA_TYPE = "application/fhir+json"
 
 
 class _FileRenderer(BaseRenderer):
@@ -70,16 +70,6 @@ class LenientFormatNegotiation(JSONFirstNegotiation):
             request._request.GET.pop(self.settings.URL_FORMAT_OVERRIDE, None)
             format_suffix = None
         return super().select_renderer(request, renderers, format_suffix)
-
-
-class X12Renderer(_FileRenderer):
-    media_type = X12_MEDIA_TYPE
-    format = "x12"
-
-
-class FhirRenderer(_FileRenderer):
-    media_type = FHIR_MEDIA_TYPE
-    format = "fhir"
 
 
 EXPORT_PARAMETERS = [
@@ -118,13 +108,13 @@ class JsonErrorsMixin:
         return super().finalize_response(request, response, *args, **kwargs)  # type: ignore[misc]
 
 
-class ExportApi(JsonErrorsMixin, APIView):
-    """An export: opens an interchange of the month's claims, streams its file."""
+class ClaimsExportApi(ExportApi):
+    """An export of the month's claims (ccm.exports: negotiated by Accept, streamed in
+    chunks, errors JSON): opens an interchange, then streams its file from it."""
 
     allowed_roles = CLAIM_EXPORTERS
+    content_negotiation_class = LenientFormatNegotiation
     kind: str
-    media_type: str
-    extension: str
 
     def get(self, request: Request) -> StreamingHttpResponse:
         month, practitioner_id = export_query(request)
@@ -135,60 +125,52 @@ class ExportApi(JsonErrorsMixin, APIView):
             kind=self.kind,
             practitioner_id=practitioner_id,
         )
-        response = StreamingHttpResponse(self.file(interchange), content_type=self.media_type)
-        response["Content-Disposition"] = (
-            f'attachment; filename="claims-{month:%Y-%m}-{interchange.control_number}'
-            f'.{self.extension}"'
+        provider = BillingProvider.objects.get(practice_id=interchange.practice_id)
+        response = self.stream(
+            self.pieces(interchange, provider),
+            name=f"claims-{month:%Y-%m}-{interchange.control_number}",
         )
         response["X-Claims"] = str(interchange.claims)
         response["X-Interchange"] = interchange.control_number
         return response
 
-    def file(self, interchange: ClaimInterchange) -> Any:
+    def pieces(self, interchange: ClaimInterchange, provider: BillingProvider) -> Iterator[str]:
         raise NotImplementedError
 
 
-class Export837pApi(ExportApi):
+class Export837pApi(ClaimsExportApi):
     """GET /api/worklist/export/837p/?month=YYYY-MM[&practitioner=ID]: an ASC X12
-    005010X222A1 file, one CLM per billable patient-month not yet submitted."""
+    005010X222A1 file, one CLM per billable patient-month not yet submitted (or
+    correcting one that was)."""
 
     kind = ClaimInterchange.Kind.X12_837P
-    media_type = X12_MEDIA_TYPE
-    extension = "x12"
-    renderer_classes = (JSONRenderer, X12Renderer)
+    renderer_classes = (X12Format,)
 
-    def file(self, interchange: ClaimInterchange) -> Any:
-        provider = BillingProvider.objects.get(practice_id=interchange.practice_id)
-        return x12_837p(
-            interchange,
-            provider,
-            interchange_claims(interchange.pk),
-            timezone.localtime(interchange.created_at),
-        )
+    def pieces(self, interchange: ClaimInterchange, provider: BillingProvider) -> Iterator[str]:
+        now = timezone.localtime(interchange.created_at)
+        return x12_837p(interchange, provider, interchange_claims(interchange.pk), now)
 
     @extend_schema(
-        parameters=EXPORT_PARAMETERS, responses={(200, X12_MEDIA_TYPE): OpenApiTypes.STR}
+        parameters=EXPORT_PARAMETERS, responses={(200, X12Format.media_type): OpenApiTypes.STR}
     )
     def get(self, request: Request) -> StreamingHttpResponse:
         return super().get(request)
 
 
-class ExportFhirApi(ExportApi):
+class ExportFhirApi(ClaimsExportApi):
     """GET /api/worklist/export/fhir/?month=YYYY-MM[&practitioner=ID]: a FHIR R4B Bundle
     (collection) of Claim resources with the Patient, Practitioner, Organization and
     Coverage they reference (and the Conditions behind their diagnoses)."""
 
     kind = ClaimInterchange.Kind.FHIR
-    media_type = FHIR_MEDIA_TYPE
-    extension = "json"
-    renderer_classes = (JSONRenderer, FhirRenderer)
+    renderer_classes = (FhirJsonFormat,)
 
-    def file(self, interchange: ClaimInterchange) -> Any:
-        provider = BillingProvider.objects.get(practice_id=interchange.practice_id)
+    def pieces(self, interchange: ClaimInterchange, provider: BillingProvider) -> Iterator[str]:
         return fhir_bundle(interchange, provider, interchange_claims(interchange.pk))
 
     @extend_schema(
-        parameters=EXPORT_PARAMETERS, responses={(200, FHIR_MEDIA_TYPE): OpenApiTypes.OBJECT}
+        parameters=EXPORT_PARAMETERS,
+        responses={(200, FhirJsonFormat.media_type): OpenApiTypes.OBJECT},
     )
     def get(self, request: Request) -> StreamingHttpResponse:
         return super().get(request)

@@ -27,10 +27,50 @@ Where the contract leaves room, the engine does this:
   "threshold_met" it is the date the chosen base code's threshold was reached, or null.
 - Findings list entry ids chronologically (date, start, id), so the decision does not
   depend on the order of the input; eligibility findings list none.
+
+Revision 2 (billing-rules.md s. 6), where the text leaves room, reads it so that the
+practice is protected at audit:
+
+- Findings come in the order of RULES: FEES_FROM_OTHER_YEAR first (it is about the price
+  of the whole month, s. 1), then s. 4 in order, the documentation findings last.
+  FEES_FROM_OTHER_YEAR fires whenever the rulebook's fees are of another year than the
+  month, billable or not (the named rulebook of the facts included).
+- A condition counts as chronic when attested, or when the classification (AHRQ's CCI
+  2019.1, `classification.py`) marks its code, or its nearest listed parent, chronic. A
+  code with no listed parent, a category such as E11 included, counts only when attested.
+  CONDITION_NOT_CHRONIC: one finding per code, in input order, also for a record whose
+  code counts through another record of it that is attested (that record does not count).
+- CARE_PLAN_NOT_REVIEWED reads `reviewed` (default `established`) as the facts give it:
+  the facts builder passes the plan in force and its last review on or before the
+  month's end.
+- An initiating visit after CCM began still initiates it when it meets the other
+  conditions and is on/before the month's last day (as before revision 2); its message
+  lists every reason it does not.
+- ENTRY_OTHER_PRACTITIONER takes its place in s. 4's order: it names, in one finding,
+  chronologically, the other practitioners' entries that the month, program, consent and
+  non-clinical exclusions left, an entry the inpatient stay then excludes included; a
+  practitioner entry without a staff_id is another practitioner's. It excludes nothing.
+- CCM billed elsewhere by a practitioner not recorded stays EXCLUSIVE_SERVICE (it may be
+  another practitioner's); DUPLICATE_CCM is the billing practitioner's own. Services are
+  reported rule by rule (EXCLUSIVE_SERVICE, DUPLICATE_CCM, OVERLAPPING_SERVICE), each by
+  (date, code, practitioner).
+- The documentation findings look at the entries no exclusion removed, billable month or
+  not (they are what the biller fixes before a claim goes out): ENTRY_LUMPED on the full
+  logged duration (before any share), one finding naming every such entry; ENTRY_LATE
+  likewise (an entry logged before the day it records is not late);
+  ENTRY_NOTE_REPEATED one finding per note, in the order of each note's first entry.
+- Parsing: an empty `credential` is null ("not known"); `note` is stripped, empty is null;
+  `names` holds at most 1,000 refs, each name at most 200 characters, no control
+  characters. Messages name people by `names`, a ref without a name as itself.
 """
 
 from __future__ import annotations
 
+from billing.rules.classification import (
+    CCI_VERSION,
+    CHRONIC_CONDITIONS_SOURCE,
+    chronic_indicator,
+)
 from billing.rules.decision import (
     CountedSeconds,
     Decision,
@@ -42,9 +82,18 @@ from billing.rules.engine import evaluate
 from billing.rules.facts import Facts, FactsError
 from billing.rules.findings import RULES, Finding
 from billing.rules.parsing import parse_facts
-from billing.rules.rulebooks import RULEBOOKS, BillingCode, Family, Rulebook, rulebook_for
+from billing.rules.rulebooks import (
+    RULEBOOKS,
+    BillingCode,
+    Family,
+    Rulebook,
+    rulebook_for,
+    rulebook_for_year,
+)
 
 __all__ = [
+    "CCI_VERSION",
+    "CHRONIC_CONDITIONS_SOURCE",
     "RULEBOOKS",
     "RULES",
     "BillingCode",
@@ -57,11 +106,13 @@ __all__ = [
     "Line",
     "NextThreshold",
     "Rulebook",
+    "chronic_indicator",
     "decision_as_json",
     "evaluate",
     "evaluate_json",
     "parse_facts",
     "rulebook_for",
+    "rulebook_for_year",
 ]
 
 

@@ -4,7 +4,9 @@ Each entry is credited floor(seconds / shared_with) seconds. An entry is exclude
 first of these rules that applies, in this order: outside the month, another program,
 outside the consent, non-clinical performer, during an inpatient stay. What remains is
 cleared of overlaps (one staff member cannot log the same second twice), then summed
-separately for clinical staff (c) and practitioners (p).
+separately for clinical staff (c) and the billing practitioner's own time (p): a
+practitioner entry of anyone else (or of no recorded practitioner) counts as clinical staff
+time, named by ENTRY_OTHER_PRACTITIONER, never toward 99491/99437.
 """
 
 from __future__ import annotations
@@ -56,6 +58,12 @@ class TimeCount:
     @functools.cached_property
     def entry_ids(self) -> tuple[str, ...]:
         return tuple(item.entry.id for item in self.counted)
+
+
+def is_own_time(entry: TimeEntry, billing_practitioner: str) -> bool:
+    """The billing practitioner's own time (p): a practitioner entry whose staff_id is the
+    billing practitioner. Everything else that counts is clinical staff time (c)."""
+    return entry.performer == PRACTITIONER and entry.staff_id == billing_practitioner
 
 
 def chronological(entry: TimeEntry) -> tuple[object, ...]:
@@ -164,8 +172,8 @@ def _explain_outside_consent(entries: Sequence[TimeEntry], facts: Facts) -> list
         finding(
             rules.ENTRY_OUTSIDE_CONSENT,
             f"{_amount(entries)} logged outside the patient's CCM consent for "
-            f"{facts.billing_practitioner} were ignored: only time on or after the consent "
-            "date (and before any revocation) counts.",
+            f"{facts.name(facts.billing_practitioner)} were ignored: only time on or after the "
+            "consent date (and before any revocation) counts.",
             _ids(entries),
         )
     ]
@@ -182,11 +190,27 @@ def _explain_non_clinical(entries: Sequence[TimeEntry], facts: Facts) -> list[Fi
     ]
 
 
+def _explain_other_practitioner(entries: Sequence[TimeEntry], facts: Facts) -> list[Finding]:
+    refs = sorted({entry.staff_id or "" for entry in entries})
+    who = ", ".join(facts.name(ref) if ref else "a practitioner not recorded" for ref in refs)
+    return [
+        finding(
+            rules.ENTRY_OTHER_PRACTITIONER,
+            f"{_amount(entries)} of practitioner time logged by {who}, not the billing "
+            f"practitioner {facts.name(facts.billing_practitioner)}, are clinical staff "
+            "time: 99491 and 99437 describe the billing practitioner's own work.",
+            _ids(entries),
+        )
+    ]
+
+
 def _explain_inpatient_stay(entries: Sequence[TimeEntry], facts: Facts) -> list[Finding]:
+    # Sorted by both days: two stays that start the same day print in the same order in
+    # every process (a set of dates iterates in hash order, which varies).
     stays = "; ".join(
-        f"{stay.start.isoformat()} to {stay.end.isoformat()}"
-        for stay in sorted(set(facts.inpatient_stays), key=lambda stay: stay.start)
-        if any(stay.covers(entry.date) for entry in entries)
+        f"{start.isoformat()} to {end.isoformat()}"
+        for start, end in sorted({(stay.start, stay.end) for stay in facts.inpatient_stays})
+        if any(start <= entry.date <= end for entry in entries)
     )
     return [
         finding(
@@ -198,13 +222,17 @@ def _explain_inpatient_stay(entries: Sequence[TimeEntry], facts: Facts) -> list[
     ]
 
 
-#: How each exclusion explains the entries it excluded, in the order of billing-rules.md
-#: (the order `excluded_by` applies them and the findings are listed in).
+#: How each time rule explains the entries it names, in the order of billing-rules.md
+#: (the order `excluded_by` applies the exclusions and the findings are listed in).
+#: ENTRY_OTHER_PRACTITIONER excludes nothing: it names the other practitioners' entries
+#: that the exclusions before it in that order left (the stay's comes after it), whose
+#: time is clinical staff time.
 EXPLANATIONS: dict[str, Callable[[Sequence[TimeEntry], Facts], list[Finding]]] = {
     rules.ENTRY_OUTSIDE_MONTH: _explain_outside_month,
     rules.ENTRY_EXCLUDED_PROGRAM: _explain_program,
     rules.ENTRY_OUTSIDE_CONSENT: _explain_outside_consent,
     rules.ENTRY_NON_CLINICAL: _explain_non_clinical,
+    rules.ENTRY_OTHER_PRACTITIONER: _explain_other_practitioner,
     rules.ENTRY_DURING_INPATIENT_STAY: _explain_inpatient_stay,
 }
 
@@ -252,7 +280,7 @@ def _kept_seconds(cluster: Sequence[TimeEntry]) -> dict[str, int]:
 StaffDays = dict[tuple[str, dt.date], list[TimeEntry]]
 
 
-def remove_overlaps(staff_days: StaffDays) -> tuple[dict[str, int], list[Finding]]:
+def remove_overlaps(staff_days: StaffDays, facts: Facts) -> tuple[dict[str, int], list[Finding]]:
     """ENTRY_OVERLAP: entries of one staff_id on one date whose intervals overlap count once.
 
     `staff_days` holds the counting entries of known start and staff, by staff member and
@@ -276,7 +304,8 @@ def remove_overlaps(staff_days: StaffDays) -> tuple[dict[str, int], list[Finding
             found.append(
                 finding(
                     rules.ENTRY_OVERLAP,
-                    f"Entries {', '.join(ids)} by {staff_id} on {cluster[0].date.isoformat()} "
+                    f"Entries {', '.join(ids)} by {facts.name(staff_id)} on "
+                    f"{cluster[0].date.isoformat()} "
                     f"overlap in time: the overlapping time counts once ({duration_text(lost)} "
                     "not counted). Log one activity once, shared between its patients.",
                     ids,
@@ -292,7 +321,8 @@ def count_time(facts: Facts) -> TimeCount:
     first rule that applies or counted (and filed by staff member and day for the overlap
     check); then the overlaps are taken out of the sums."""
     window = CountingWindow.of(facts)
-    excluded: dict[str, list[TimeEntry]] = {}
+    billing = facts.billing_practitioner
+    named: dict[str, list[TimeEntry]] = {}  # by time rule: the entries its finding names
     remaining: list[TimeEntry] = []
     staff_days: StaffDays = {}
     credited = clinical_staff = practitioner = 0
@@ -301,31 +331,41 @@ def count_time(facts: Facts) -> TimeCount:
         credited += seconds
         rule = excluded_by(entry, window)
         if rule is not None:
-            excluded.setdefault(rule, []).append(entry)
+            named.setdefault(rule, []).append(entry)
+            if (
+                rule == rules.ENTRY_DURING_INPATIENT_STAY
+                and entry.performer == PRACTITIONER
+                and entry.staff_id != billing
+            ):
+                # ENTRY_OTHER_PRACTITIONER comes before the stay in s. 4's order.
+                named.setdefault(rules.ENTRY_OTHER_PRACTITIONER, []).append(entry)
             continue
         remaining.append(entry)
-        if entry.performer == PRACTITIONER:
+        if entry.performer != PRACTITIONER:
+            clinical_staff += seconds
+        elif entry.staff_id == billing:
             practitioner += seconds
         else:
             clinical_staff += seconds
+            named.setdefault(rules.ENTRY_OTHER_PRACTITIONER, []).append(entry)
         if entry.start is not None and entry.staff_id is not None:
             day = staff_days.get((entry.staff_id, entry.date))
             if day is None:
                 staff_days[(entry.staff_id, entry.date)] = [entry]
             else:
                 day.append(entry)
-    exclusion_findings = [
+    time_findings = [
         found
         for rule, explain in EXPLANATIONS.items()
-        if rule in excluded
-        for found in explain(excluded[rule], facts)
+        if rule in named
+        for found in explain(named[rule], facts)
     ]
-    overlapped, overlap_findings = remove_overlaps(staff_days)
+    overlapped, overlap_findings = remove_overlaps(staff_days, facts)
     if overlapped:
         for entry in remaining:
             if entry.id in overlapped:
                 lost = entry.credited_seconds - overlapped[entry.id]
-                if entry.performer == PRACTITIONER:
+                if is_own_time(entry, billing):
                     practitioner -= lost
                 else:
                     clinical_staff -= lost
@@ -333,7 +373,7 @@ def count_time(facts: Facts) -> TimeCount:
         clinical_staff=clinical_staff,
         practitioner=practitioner,
         excluded=credited - clinical_staff - practitioner,
-        findings=(*exclusion_findings, *overlap_findings),
+        findings=(*time_findings, *overlap_findings),
         remaining=tuple(remaining),
         overlapped=overlapped,
     )

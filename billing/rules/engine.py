@@ -1,7 +1,8 @@
 """`evaluate(facts, rulebook) -> Decision`: the month-end decision, in the order of s. 4.
 
-Eligibility, which time counts, the family and its units, then the advice. Pure: the
-same facts and rulebook always give the same decision.
+The year of the fees, eligibility, which time counts, the family and its units, the
+advice, then the documentation findings. Pure: the same facts and rulebook always give
+the same decision.
 """
 
 from __future__ import annotations
@@ -9,10 +10,10 @@ from __future__ import annotations
 import datetime as dt
 
 from billing.rules import findings as rules
-from billing.rules.counting import TimeCount, count_time
+from billing.rules.counting import TimeCount, count_time, is_own_time
 from billing.rules.decision import CountedSeconds, Decision, Line
-from billing.rules.eligibility import check_eligibility, diagnoses
-from billing.rules.facts import PRACTITIONER as PRACTITIONER_PERFORMER
+from billing.rules.documentation import check_documentation
+from billing.rules.eligibility import Conditions, check_eligibility, diagnoses
 from billing.rules.facts import Facts
 from billing.rules.families import (
     Units,
@@ -26,7 +27,13 @@ from billing.rules.families import (
     no_time_threshold,
 )
 from billing.rules.findings import Finding
-from billing.rules.rulebooks import MONTH_END, PRACTITIONER_TIME, Rulebook, rulebook_for
+from billing.rules.rulebooks import (
+    MONTH_END,
+    PRACTITIONER_TIME,
+    Rulebook,
+    fees_from_other_year,
+    rulebook_for,
+)
 
 
 def family_rule(family_name: str) -> str:
@@ -34,12 +41,12 @@ def family_rule(family_name: str) -> str:
     return f"FAMILY_{family_name.upper()}"
 
 
-def threshold_met_on(count: TimeCount, units: Units) -> dt.date | None:
+def threshold_met_on(count: TimeCount, units: Units, billing_practitioner: str) -> dt.date | None:
     """The date the chosen family's base threshold was reached (service_date "threshold_met")."""
     family = units.family
     total = 0
     for item in count.counted:
-        if family.time == PRACTITIONER_TIME and item.entry.performer != PRACTITIONER_PERFORMER:
+        if family.time == PRACTITIONER_TIME and not is_own_time(item.entry, billing_practitioner):
             continue
         total += item.seconds
         if total >= family.base.seconds:
@@ -53,7 +60,7 @@ def _service_date(
     """Month end by default (add-on units never split across claims); else threshold met."""
     if rulebook.service_date == MONTH_END:
         return facts.month.last_day
-    return None if units is None else threshold_met_on(count, units)
+    return None if units is None else threshold_met_on(count, units, facts.billing_practitioner)
 
 
 def _lines(rulebook: Rulebook, units: Units) -> tuple[Line, ...]:
@@ -65,13 +72,18 @@ def _lines(rulebook: Rulebook, units: Units) -> tuple[Line, ...]:
 def evaluate(facts: Facts, rulebook: Rulebook | None = None) -> Decision:
     """Decide one patient-month: lines, amounts and every finding that explains them."""
     book = rulebook if rulebook is not None else rulebook_for(facts)
-    eligibility = check_eligibility(facts, book)
+    conditions = Conditions.of(facts)
+    eligibility = check_eligibility(facts, book, conditions)
     count = count_time(facts)
     time = CountedSeconds(count.clinical_staff, count.practitioner)
     mdm_ok = mdm_qualifies(facts, book)
     units = choose_units(book, time, mdm_ok)
 
-    found: list[Finding] = [*eligibility, *count.findings]
+    found: list[Finding] = [
+        *fees_from_other_year(book, facts.month),
+        *eligibility,
+        *count.findings,
+    ]
     if units is None:
         found.append(no_time_threshold(book, time))
     chosen = None if any(f.blocks for f in found) else units
@@ -81,6 +93,7 @@ def evaluate(facts: Facts, rulebook: Rulebook | None = None) -> Decision:
     found += mdm_not_billing_practitioner(facts)
     if chosen is not None:
         found += addon_cap_reached(time, chosen, count)
+    found += check_documentation(count.remaining, book)
 
     # More minutes help only when the time threshold is the month's only block.
     other_blocks = any(f.blocks and f.rule != rules.NO_TIME_THRESHOLD for f in found)
@@ -95,7 +108,7 @@ def evaluate(facts: Facts, rulebook: Rulebook | None = None) -> Decision:
         counted_seconds=time,
         excluded_seconds=count.excluded,
         service_date=_service_date(facts, book, count, chosen),
-        diagnoses=diagnoses(facts, book),
+        diagnoses=diagnoses(conditions, book),
         next_threshold=None if other_blocks else next_threshold(book, time, mdm_ok),
         findings=tuple(found),
         rules_applied=tuple(applied),

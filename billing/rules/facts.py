@@ -219,3 +219,8 @@ class Facts:
     #: Display names of the people the ids stand for ({"U5": "Dr. Diane Doctor"}): used in
     #: messages only, never to decide; an id without a name is shown as itself.
     names: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+
+    def name(self, ref: str) -> str:
+        """The person `ref` stands for as a message names them: the display name the facts
+        give ("Dr. Diane Doctor, MD"), else the ref itself ("U5")."""
+        return self.names.get(ref, ref)

@@ -145,17 +145,18 @@ def complex_no_mdm(
         return []
     mdm = facts.mdm
     attested = (
-        f" ({mdm.attested_by} attested {mdm.level} MDM)"
+        f" ({facts.name(mdm.attested_by)} attested {mdm.level} MDM)"
         if mdm is not None and mdm.level not in rulebook.complex_mdm_levels
         else ""
     )
+    billing = facts.name(facts.billing_practitioner)
     return [
         finding(
             rules.COMPLEX_NO_MDM,
             f"{duration_text(time.total)} of care-management time counted but no moderate or high "
-            f"medical decision-making is attested by {facts.billing_practitioner}{attested}: "
-            f"billed as non-complex CCM. Ask {facts.billing_practitioner} to assess whether the "
-            f"month qualifies for complex CCM ({complex_.base.code}).",
+            f"medical decision-making is attested by {billing}{attested}: billed as non-complex "
+            f"CCM. Ask {billing} to assess whether the month qualifies for complex CCM "
+            f"({complex_.base.code}).",
             count.entry_ids,
         )
     ]
@@ -177,7 +178,7 @@ def complex_below_threshold(
     return [
         finding(
             rules.COMPLEX_BELOW_60,
-            f"{facts.billing_practitioner} attested {level} MDM, but only "
+            f"{facts.name(facts.billing_practitioner)} attested {level} MDM, but only "
             f"{duration_text(time.total)} counted; complex CCM ({complex_.base.code}) needs "
             f"{duration_text(complex_.base.seconds)}: billed as "
             f"{units.family.name.replace('_', '-')} CCM.",
@@ -194,9 +195,9 @@ def mdm_not_billing_practitioner(facts: Facts) -> list[Finding]:
     return [
         finding(
             rules.MDM_NOT_BILLING_PRACTITIONER,
-            f"The MDM attestation is by {mdm.attested_by}, not the billing practitioner "
-            f"{facts.billing_practitioner}: it does not count (the medical decision-making of "
-            "complex CCM cannot be delegated).",
+            f"The MDM attestation is by {facts.name(mdm.attested_by)}, not the billing "
+            f"practitioner {facts.name(facts.billing_practitioner)}: it does not count (the "
+            "medical decision-making of complex CCM cannot be delegated).",
         )
     ]
 

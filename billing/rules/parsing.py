@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable, Iterator, Mapping
+from types import MappingProxyType
 from typing import TypeVar
 
 from billing.rules.facts import (
@@ -38,6 +39,11 @@ _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _TIME = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)(?::([0-5]\d))?$")
 _ICD10 = re.compile(r"^[A-Z][0-9][0-9A-Z](\.?[0-9A-Z]{1,4})?$")
 _DAY_SECONDS = 24 * 3600
+#: `names` is for messages: a few people per patient-month; bounded so a request cannot
+#: make the engine carry megabytes of them.
+MAX_NAMES = 1000
+MAX_NAME_LENGTH = 200
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class _Object:
@@ -65,6 +71,15 @@ class _Object:
     def optional_string(self, key: str) -> str | None:
         value = self.get(key, required=False)
         return None if value is None else _string(value, self.field(key))
+
+    def optional_text(self, key: str) -> str | None:
+        """A string that may be empty: stripped, None when empty or absent."""
+        value = self.get(key, required=False)
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            raise FactsError(self.field(key), f"must be a string, got {_kind(value)}")
+        return value.strip() or None
 
     def identifier(self, key: str) -> str:
         """A non-empty string id; whole numbers are accepted and turned into strings."""
@@ -205,10 +220,13 @@ def _time_entry(o: _Object) -> TimeEntry:
         performer=str(o.choice("performer", PERFORMERS)),
         start=_start(o),
         staff_id=o.optional_identifier("staff_id"),
-        credential=o.optional_string("credential"),
+        # Empty for non-clinical staff (front desk, billing): "not known", like null.
+        credential=o.optional_text("credential"),
         activity=o.optional_string("activity"),
         program=CCM_PROGRAM if program is None else program.lower(),
         shared_with=shared_with,
+        note=o.optional_text("note"),
+        logged_on=o.optional_date("logged_on"),
     )
 
 
@@ -219,7 +237,12 @@ def _condition(o: _Object) -> ChronicCondition:
     onset, resolved = o.optional_date("onset"), o.optional_date("resolved")
     if onset is not None and resolved is not None and resolved < onset:
         raise FactsError(o.field("resolved"), "is before the onset")
-    return ChronicCondition(icd10=code, onset=onset, resolved=resolved)
+    return ChronicCondition(
+        icd10=code,
+        onset=onset,
+        resolved=resolved,
+        attested_chronic=o.boolean("attested_chronic", default=False),
+    )
 
 
 def _consent(o: _Object) -> Consent:
@@ -247,8 +270,15 @@ def _patient(o: _Object) -> Patient:
             date=visit.date("date"),
             code=visit.string("code").upper(),
             ccm_discussed=visit.boolean("ccm_discussed", default=False),
+            practitioner=visit.optional_identifier("practitioner"),
         ),
-        care_plan=None if plan is None else CarePlan(established=plan.date("established")),
+        care_plan=None
+        if plan is None
+        else CarePlan(
+            established=plan.date("established"),
+            reviewed=plan.optional_date("reviewed"),
+            signed_by=plan.optional_identifier("signed_by"),
+        ),
     )
 
 
@@ -273,6 +303,30 @@ def _inpatient_stay(o: _Object) -> InpatientStay:
     if end < start:
         raise FactsError(o.field("to"), "is before from")
     return InpatientStay(start=start, end=end)
+
+
+def _names(value: object) -> Mapping[str, str]:
+    """`names`: ref -> display name, both non-empty strings without control characters,
+    at most MAX_NAMES of them, each at most MAX_NAME_LENGTH characters."""
+    if value is None:
+        return MappingProxyType({})
+    if not isinstance(value, Mapping):
+        raise FactsError("names", f"expected an object, got {_kind(value)}")
+    if len(value) > MAX_NAMES:
+        raise FactsError("names", f"at most {MAX_NAMES} names, got {len(value)}")
+    out: dict[str, str] = {}
+    for key, name in value.items():
+        ref = key.strip() if isinstance(key, str) else ""
+        if not ref or len(ref) > MAX_NAME_LENGTH or _CONTROL.search(ref):
+            raise FactsError("names", f"not a ref {key!r}"[: MAX_NAME_LENGTH + 20])
+        field = f"names.{ref}"
+        text = _string(name, field)
+        if len(text) > MAX_NAME_LENGTH:
+            raise FactsError(field, f"is longer than {MAX_NAME_LENGTH} characters")
+        if _CONTROL.search(text):
+            raise FactsError(field, "must not contain control characters")
+        out[ref] = text
+    return MappingProxyType(out)
 
 
 def _unique_ids(entries: tuple[TimeEntry, ...]) -> None:
@@ -308,4 +362,5 @@ def parse_facts(data: object) -> Facts:
         mdm=None if mdm is None else _mdm(mdm),
         other_services=root.parse_list("other_services", _other_service),
         inpatient_stays=root.parse_list("inpatient_stays", _inpatient_stay),
+        names=_names(root.get("names", required=False)),
     )

@@ -17,7 +17,10 @@ from functools import cached_property
 from types import MappingProxyType
 from typing import Final
 
-from billing.rules.facts import Facts, FactsError
+from billing.rules import findings as rules
+from billing.rules.classification import CHRONIC_CONDITIONS_SOURCE
+from billing.rules.facts import Facts, FactsError, Month
+from billing.rules.findings import Finding, finding
 
 STAFF_TIME: Final = "staff"  # s = clinical staff + practitioner seconds
 PRACTITIONER_TIME: Final = "practitioner"  # p, and no clinical staff time at all
@@ -74,7 +77,14 @@ class Rulebook:
     complex_mdm_levels: frozenset[str]
     prior_visit_days: int = 365
     max_diagnoses: int = 12
+    #: CARE_PLAN_NOT_REVIEWED: the plan in force was last reviewed or revised more than
+    #: this many days before the month's last day (revision 2).
+    care_plan_review_days: int = 365
+    #: ENTRY_LATE: an entry logged more than this many days after the day it records.
+    late_entry_days: int = 7
     fee_source: str = ""
+    #: The classification that says which conditions are chronic (CONDITION_NOT_CHRONIC).
+    conditions_source: str = CHRONIC_CONDITIONS_SOURCE
     #: The calendar year the fees are of; None means `year` (the shipped fees). A practice's
     #: schedule loaded for a year is applied with `with_fees(fees, year=...)` (revision 2:
     #: a month is priced with the fees of its own year, FEES_FROM_OTHER_YEAR otherwise).
@@ -302,3 +312,19 @@ def rulebook_for(facts: Facts) -> Rulebook:
 def unknown_rulebook(name: str) -> FactsError:
     known = ", ".join(sorted(RULEBOOKS))
     return FactsError("rulebook", f"unknown rulebook {name!r} (known: {known})")
+
+
+def fees_from_other_year(rulebook: Rulebook, month: Month) -> list[Finding]:
+    """FEES_FROM_OTHER_YEAR: a month is priced with the fees of its own year (the
+    practice's schedule of that year, else the shipped rulebook of that year); when the
+    rulebook's fees are of another year, say so, naming the year used (s. 1)."""
+    if rulebook.priced_year == month.year:
+        return []
+    return [
+        finding(
+            rules.FEES_FROM_OTHER_YEAR,
+            f"{month.name} is priced with the fees of {rulebook.priced_year} (rulebook "
+            f"{rulebook.name}), not of {month.year}: no {month.year} fees were given. Load "
+            f"the practice's {month.year} fee schedule or check the amounts before submitting.",
+        )
+    ]

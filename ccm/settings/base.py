@@ -51,12 +51,16 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # Before anything reads a parameter: NUL bytes are a 400 naming it (stripped in search).
+    "ccm.middleware.InputGuardMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "ccm.middleware.SessionTimeoutMiddleware",
     "ccm.middleware.SecurityHeadersMiddleware",
+    # After CSRF (its view check runs first): a deadlock victim's view runs again.
+    "ccm.middleware.RetryConflictsMiddleware",
     # Last, as django-axes asks: it turns a lockout into its response.
     "axes.middleware.AxesMiddleware",
 ]
@@ -86,6 +90,17 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 LOGIN_URL_PATH = "/login/"
+CSRF_FAILURE_VIEW = "ccm.views.csrf_failure"
+
+# Request limits (issue 15: no input gives a 500). A body larger than this is a 400 that
+# says so, before it is read (Django's RequestDataTooBig, ccm.views.bad_request); a JSON
+# body nested deeper than JSON_MAX_DEPTH is a 400 too (ccm.parsers). Text fields have
+# their own lengths (ccm.limits).
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("REQUEST_BODY_MAX_BYTES", 10 * 1024 * 1024)
+JSON_MAX_DEPTH = env_int("JSON_MAX_DEPTH", 32)
+# A transaction PostgreSQL picked as a deadlock or serialization victim is run again,
+# this many attempts in all (ccm.middleware.RetryConflictsMiddleware).
+REQUEST_ATTEMPTS = env_int("REQUEST_ATTEMPTS", 3)
 
 ROOT_URLCONF = "ccm.urls"
 WSGI_APPLICATION = "ccm.wsgi.application"
@@ -106,9 +121,21 @@ TEMPLATES = [
     },
 ]
 
+# Two PostgreSQL roles in production (README, Production): DATABASE_URL is the
+# application's, a role that owns nothing (it cannot truncate the audit log, alter a table
+# or switch a trigger off); DATABASE_OWNER_URL is the owner of the tables, used only by
+# `make migrate` (DATABASE_ROLE=owner). Migration ccm 0007 grants the application role
+# what it needs, on today's tables and on every table later migrations create.
+_APP_DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}") or ""
+_OWNER_DATABASE_URL = env_str("DATABASE_OWNER_URL") or _APP_DATABASE_URL
+CCM_DATABASE_APP_ROLE: str | None = (
+    dj_database_url.parse(_APP_DATABASE_URL).get("USER") or None
+    if _OWNER_DATABASE_URL != _APP_DATABASE_URL
+    else None
+)
 DATABASES = {
     "default": dj_database_url.parse(
-        env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}") or "",
+        _OWNER_DATABASE_URL if env_str("DATABASE_ROLE") == "owner" else _APP_DATABASE_URL,
         conn_max_age=env_int("CONN_MAX_AGE", 60),
         conn_health_checks=True,
     )
@@ -132,7 +159,7 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(env_str("STATIC_ROOT") or BASE_DIR / "staticfiles")
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -151,6 +178,12 @@ REST_FRAMEWORK = {
     # drf-spectacular plus the error answers every view can give (ccm/openapi.py).
     "DEFAULT_SCHEMA_CLASS": "ccm.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    # DRF's JSON parser within the depth and text bounds of ccm/parsers.py.
+    "DEFAULT_PARSER_CLASSES": [
+        "ccm.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     # DRF's negotiation, answered at once for a JSON client (ccm/negotiation.py).
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": "ccm.negotiation.JSONFirstNegotiation",
     "EXCEPTION_HANDLER": "ccm.api_errors.exception_handler",
@@ -172,7 +205,13 @@ SPECTACULAR_SETTINGS = {
 # server; CELERY_BROKER_URL=redis://... in production.
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
 CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND")
-CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {}
+# Redis hands a task whose worker never acknowledged it to another worker after the
+# visibility timeout: longer than any chunk takes (about 10 s at 25,000 patients,
+# docs/benchmarks.md), so a chunk still running is never taken twice. A dead worker's
+# chunk does not wait for it: the sweep below sends it again within CCM_CLOSE_SWEEP_SECONDS.
+CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {
+    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 300)
+}
 if CELERY_BROKER_URL == "filesystem://":
     _broker_dir = RUN_DIR / "broker"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -191,8 +230,7 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 600)
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 900)
 CELERY_TIMEZONE = TIME_ZONE
-# Beat: close the previous month from CCM_CLOSE_DAY (default the 3rd) and re-dispatch any
-# close whose worker died.
+# Beat: close the previous month from CCM_CLOSE_DAY (default the 3rd).
 CCM_CLOSE_DAY = env_int("CCM_CLOSE_DAY", 3)
 # Each chunk reads the whole month of activities once; 25k patients per chunk measured
 # fastest at 100k patients (docs/benchmarks.md).
@@ -200,12 +238,32 @@ CCM_CLOSE_CHUNK_SIZE = env_int("CCM_CLOSE_CHUNK_SIZE", 25000)
 # The month's packet ZIPs a worker builds (billing.claims.archives); the web process
 # serves them, so both must see this folder.
 CCM_PACKETS_DIR = env_str("CCM_PACKETS_DIR", str(RUN_DIR / "packets")) or str(RUN_DIR / "packets")
+# A stalled close resumes within a minute, with no operator (billing/close.py):
+# - a chunk's transaction pings PostgreSQL every CCM_CLOSE_HEARTBEAT_SECONDS while the
+#   engine works; a session silent for CCM_CLOSE_STALL_SECONDS (a hung worker) or whose
+#   machine stops answering TCP keepalives (about 25 s) is ended, freeing its chunk; a
+#   killed worker's session ends at once;
+# - beat's sweep, every CCM_CLOSE_SWEEP_SECONDS, sends again the pending chunks no worker
+#   holds that a worker had started, that were never sent CCM_CLOSE_DISPATCH_GRACE_SECONDS
+#   after the request (the broker was down), or that no worker started within
+#   CCM_CLOSE_REDISPATCH_SECONDS (a lost message). A killed worker's month: closed in
+#   about one sweep plus one chunk.
+CCM_CLOSE_HEARTBEAT_SECONDS = env_int("CCM_CLOSE_HEARTBEAT_SECONDS", 5)
+CCM_CLOSE_STALL_SECONDS = env_int("CCM_CLOSE_STALL_SECONDS", 45)
+CCM_CLOSE_SWEEP_SECONDS = env_int("CCM_CLOSE_SWEEP_SECONDS", 15)
+CCM_CLOSE_DISPATCH_GRACE_SECONDS = env_int("CCM_CLOSE_DISPATCH_GRACE_SECONDS", 10)
+CCM_CLOSE_REDISPATCH_SECONDS = env_int("CCM_CLOSE_REDISPATCH_SECONDS", 120)
 CELERY_BEAT_SCHEDULE = {
     "close-due-months": {
         "task": "billing.close_due_months",
         "schedule": crontab(hour=2, minute=15),
     },
-    "close-resume": {"task": "billing.close_resume", "schedule": 300.0},
+    "close-resume": {
+        "task": "billing.close_resume",
+        "schedule": float(CCM_CLOSE_SWEEP_SECONDS),
+        # A sweep not started by the next one is not worth running.
+        "options": {"expires": float(CCM_CLOSE_SWEEP_SECONDS)},
+    },
     "refresh-call-lists": {
         "task": "billing.refresh_call_lists",
         "schedule": crontab(hour=3, minute=30),

@@ -15,13 +15,17 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from rest_framework.exceptions import APIException
 
 from ccm.audit import audit_record, snapshot
 from ccm.exceptions import PeriodClosed
+from ccm.limits import UNSTORABLE, is_storable
 from ccm.models import AuditEvent, Practice, Role, User
+from ccm.parsers import check_json
 from ccm.periods import billing_month_status, ensure_month_open, month_start
 from patients import services
 from patients.imports.csv_format import read_csv
@@ -73,11 +77,16 @@ def read_enrollment_file(
         except UnicodeDecodeError:
             problems.add(Where(line=1), "file", "The file is not UTF-8 text.")
             return "unknown", [], problems, []
+    if not is_storable(content):
+        problems.add(Where(line=1), "file", f"The file: {UNSTORABLE}")
+        return "unknown", [], problems, []
     if content.lstrip().startswith("{"):
         try:
             bundle = json.loads(content)
-        except ValueError as error:
-            problems.add(Where(entry=0), "file", f"The file is not valid JSON: {error}.")
+            check_json(bundle, max_depth=settings.JSON_MAX_DEPTH)
+        except (ValueError, RecursionError, APIException) as error:
+            detail = getattr(error, "detail", error)
+            problems.add(Where(entry=0), "file", f"The file is not a JSON we can read: {detail}")
             return "fhir", [], problems, []
         records, problems, ignored = read_bundle(bundle, today=today)
         return "fhir", records, problems, ignored

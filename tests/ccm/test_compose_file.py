@@ -49,3 +49,25 @@ def test_services_run_makefile_targets() -> None:
         assert command[0] == "make"
         assert set(command[1:]) <= makefile_targets, (name, command)
     assert "gunicorn" in (ROOT / "Makefile").read_text()
+
+
+def test_only_the_migrations_connect_as_the_owner() -> None:
+    """README, Production: the application connects as ccm_app, which owns nothing; the
+    one-shot `migrate` service alone has the owner's URL, and every other service waits
+    for it; PostgreSQL creates both roles at its first start."""
+    services = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
+    assert services["migrate"]["command"] == ["make", "migrate"]
+    assert services["migrate"]["environment"]["DATABASE_OWNER_URL"].startswith(
+        "postgres://ccm_owner:"
+    )
+    for name in ("web", "worker", "beat"):
+        environment = services[name]["environment"]
+        assert environment["DATABASE_URL"].startswith("postgres://ccm_app:"), name
+        assert "DATABASE_OWNER_URL" not in environment, name
+        assert services[name]["depends_on"]["migrate"] == {
+            "condition": "service_completed_successfully"
+        }
+    mounts = services["postgres"]["volumes"]
+    assert "./scripts/postgres_roles.sh:/docker-entrypoint-initdb.d/10-ccm-roles.sh:ro" in mounts
+    script = (ROOT / "scripts" / "postgres_roles.sh").read_text()
+    assert "CREATE ROLE ccm_owner" in script and "CREATE ROLE ccm_app" in script

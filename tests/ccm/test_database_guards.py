@@ -7,15 +7,17 @@ import datetime as dt
 import io
 import json
 import re
+import threading
 from itertools import pairwise
 
 import pytest
 from django.core.management import call_command
 from django.db import DatabaseError, connection, transaction
 
-from ccm.audit import audit_record
+from ccm.audit import audit_read, audit_record
 from ccm.audit_chain import audit_chain_problems
 from ccm.models import AuditEvent, BillingMonth, Practice, User
+from ccm.test_database.base import owner_connection
 from patients.models import ChronicCondition, Consent, Patient
 from timelog.models import TimeActivity, TimeShare
 from timelog.services import TimeActivityInput, time_activity_create
@@ -32,26 +34,18 @@ def refused(sql: str, params: list[object] | None = None) -> str:
 
 
 def test_audit_rows_cannot_be_updated_or_deleted_by_any_path(admin_user: User) -> None:
+    """As the application (the owner's attempts: tests/security/test_database_roles.py)."""
     event = audit_record(actor=admin_user, action="x.test", object_type="x", object_id=1)
-    assert "append-only" in refused(
-        "UPDATE ccm_auditevent SET action = 'y' WHERE id = %s", [event.pk]
-    )
-    assert "append-only" in refused("DELETE FROM ccm_auditevent WHERE id = %s", [event.pk])
+    for sql in (
+        "UPDATE ccm_auditevent SET action = 'y' WHERE id = %s",
+        "DELETE FROM ccm_auditevent WHERE id = %s",
+    ):
+        assert "permission denied for table ccm_auditevent" in refused(sql, [event.pk])
     with pytest.raises(DatabaseError), transaction.atomic():
         AuditEvent.objects.filter(pk=event.pk).update(action="rewritten")
     with pytest.raises(DatabaseError), transaction.atomic():
         AuditEvent.objects.filter(pk=event.pk).delete()
     assert AuditEvent.objects.get(pk=event.pk).action == "x.test"
-
-
-def test_audit_truncate_is_refused_outside_test_maintenance(admin_user: User) -> None:
-    audit_record(actor=admin_user, action="x.test", object_type="x", object_id=1)
-    message = refused(
-        "SET CONSTRAINTS ALL IMMEDIATE; SET LOCAL ccm.audit_maintenance = 'off';"
-        " TRUNCATE ccm_auditevent CASCADE"
-    )
-    assert "append-only" in message
-    assert AuditEvent.objects.exists()
 
 
 def test_each_practice_has_an_unbroken_chain(
@@ -96,14 +90,25 @@ def test_the_chain_finds_the_last_event_through_the_index(practice: Practice) ->
         lookup = re.search(r"SELECT seq, hash INTO .*?LIMIT 1", source, re.DOTALL)
         assert lookup is not None, source
         query = lookup.group(0).replace("INTO last_seq, last_hash ", "")
-        query = query.replace("NEW.practice_id", "%s::bigint")
+        query = query.replace("NEW.practice_id", "%(practice)s::bigint")
+        query = query.replace("NEW.chain", "%(chain)s")
         cursor.execute("SET LOCAL enable_seqscan = off")  # what a large log would choose
-        cursor.execute("EXPLAIN " + query, [practice.pk] * query.count("%s"))
+        cursor.execute("EXPLAIN " + query, {"practice": practice.pk, "chain": "changes"})
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert "Index Scan Backward using ccm_auditevent_practice_seq" in plan, plan
     assert "Sort" not in plan, plan
 
 
+def as_owner_without_the_guard(sql: str, params: list[object]) -> None:
+    """What an attacker with the owner's rights could do (the application cannot: it owns
+    nothing): switch the guard off, change the log, switch it on again."""
+    with owner_connection(connection) as owner, owner.cursor() as cursor:
+        cursor.execute("ALTER TABLE ccm_auditevent DISABLE TRIGGER ccm_audit_no_change")
+        cursor.execute(sql, params)
+        cursor.execute("ALTER TABLE ccm_auditevent ENABLE TRIGGER ccm_audit_no_change")
+
+
+@pytest.mark.django_db(transaction=True)  # committed, so the owner's session sees them
 def test_a_tampered_row_is_reported(practice: Practice, admin_user: User) -> None:
     events = [
         audit_record(
@@ -112,13 +117,9 @@ def test_a_tampered_row_is_reported(practice: Practice, admin_user: User) -> Non
         for n in range(3)
     ]
     tampered = events[1]
-    with connection.cursor() as cursor:  # what an attacker with table rights could do
-        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # fire Django's deferred FK checks
-        cursor.execute("ALTER TABLE ccm_auditevent DISABLE TRIGGER ccm_audit_no_change")
-        cursor.execute(
-            "UPDATE ccm_auditevent SET after = '{\"minutes\": 99}' WHERE id = %s", [tampered.pk]
-        )
-        cursor.execute("ALTER TABLE ccm_auditevent ENABLE TRIGGER ccm_audit_no_change")
+    as_owner_without_the_guard(
+        "UPDATE ccm_auditevent SET after = '{\"minutes\": 99}' WHERE id = %s", [tampered.pk]
+    )
     problems = audit_chain_problems(practice.pk)
     assert [(p.event_id, p.problem) for p in problems] == [
         (tampered.pk, "content does not match its hash")
@@ -130,16 +131,13 @@ def test_a_tampered_row_is_reported(practice: Practice, admin_user: User) -> Non
     assert json.loads(out.getvalue().splitlines()[0])["event_id"] == tampered.pk
 
 
+@pytest.mark.django_db(transaction=True)
 def test_a_deleted_row_is_reported_as_a_gap(practice: Practice, admin_user: User) -> None:
     events = [
         audit_record(actor=admin_user, action=f"a.{n}", object_type="x", object_id=n)
         for n in range(3)
     ]
-    with connection.cursor() as cursor:
-        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # fire Django's deferred FK checks
-        cursor.execute("ALTER TABLE ccm_auditevent DISABLE TRIGGER ccm_audit_no_change")
-        cursor.execute("DELETE FROM ccm_auditevent WHERE id = %s", [events[1].pk])
-        cursor.execute("ALTER TABLE ccm_auditevent ENABLE TRIGGER ccm_audit_no_change")
+    as_owner_without_the_guard("DELETE FROM ccm_auditevent WHERE id = %s", [events[1].pk])
     assert {p.event_id for p in audit_chain_problems(practice.pk)} == {events[2].pk}
 
 
@@ -214,3 +212,44 @@ def test_an_update_touching_no_closed_date_passes(
         ),
     )
     assert TimeShare.objects.get(activity=april).seconds == 600
+
+
+def test_reads_and_changes_are_chained_apart_and_both_verify(
+    practice: Practice, admin_user: User, patient: Patient
+) -> None:
+    for n in range(3):
+        audit_record(actor=admin_user, action=f"a.{n}", object_type="x", object_id=n)
+        audit_read(actor=admin_user, instance=patient, what=f"page:{n}")
+    for chain in AuditEvent.Chain.values:
+        events = list(AuditEvent.objects.filter(practice=practice, chain=chain).order_by("seq"))
+        assert [e.seq for e in events] == list(range(1, len(events) + 1))
+        assert all(later.prev_hash == earlier.hash for earlier, later in pairwise(events))
+    assert AuditEvent.objects.filter(chain="reads").count() == 3
+    assert audit_chain_problems() == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_read_audit_never_waits_for_a_write_holding_the_chain(
+    practice: Practice, admin_user: User, patient: Patient
+) -> None:
+    """A write holds its practice's chain lock from its audit insert to its commit; a page
+    view of the same practice, audited meanwhile, goes through (were it to wait, its lock
+    timeout would fail it: the write commits only after the view is done)."""
+    outcome: list[object] = []
+
+    def view() -> None:
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute("SET LOCAL lock_timeout = '5s'")
+                outcome.append(audit_read(actor=admin_user, instance=patient, what="page:x").pk)
+        except DatabaseError as error:
+            outcome.append(error)
+        finally:
+            connection.close()
+
+    with transaction.atomic():
+        audit_record(actor=admin_user, action="a.write", object_type="x", object_id=1)
+        reader = threading.Thread(target=view)
+        reader.start()
+        reader.join()
+    assert outcome == [AuditEvent.objects.get(chain="reads").pk]

@@ -160,6 +160,20 @@ def test_file_level_problems(practice: Practice, practitioner: User, admin_user:
     assert result.ignored == ["column notes"]
 
 
+def test_unstorable_text_or_a_too_deep_bundle_is_a_400_naming_the_file(
+    practice: Practice, practitioner: User, admin_user: User, api_client_for: ApiClient
+) -> None:
+    url = "/api/patients/import/"
+    nul = csv_text([row(1, last_name="Le\x00e")]).encode()
+    response = api_client_for(admin_user).post(url, nul, content_type="text/csv")
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["field"] == "file"
+    deep = '{"resourceType": "Bundle", "entry": ' + "[" * 5000 + "]" * 5000 + "}"
+    response = api_client_for(admin_user).post(url, deep.encode(), content_type="application/json")
+    assert response.status_code == 400 and response.json()["errors"][0]["field"] == "file"
+    assert not Patient.objects.exists()
+
+
 class _AnyText:
     def __eq__(self, other: object) -> bool:
         return isinstance(other, str) and bool(other)

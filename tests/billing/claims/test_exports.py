@@ -13,9 +13,14 @@ from typing import Any
 
 import pytest
 from django.http import StreamingHttpResponse
+from django.utils import timezone
 from rest_framework.test import APIClient
 
+from billing.claims.claims import interchange_claims
+from billing.claims.fhir import fhir_bundle
 from billing.claims.models import ClaimInterchange, InterchangeClaim
+from billing.claims.services import claim_interchange_create
+from billing.claims.x12 import x12_837p
 from billing.models import WorklistRow
 from billing.services import worklist_row_set_status
 from ccm.models import AuditEvent, BillingProvider, Practice, Role, User
@@ -156,15 +161,22 @@ def test_accept_negotiation(
 
 
 def test_exports_stream_in_chunks_not_per_claim(
-    claims_month: ClaimsMonth, billing_user: User, api_client_for: ApiClient
+    claims_month: ClaimsMonth, billing_user: User, practice: Practice
 ) -> None:
-    response = api_client_for(billing_user).get(X12_URL, {"month": claims_month.month_text})
-    pieces = list(response.streaming_content)
-    # envelope and header, one chunk holding the 3 claims, the trailers
-    assert len(pieces) == 3 and pieces[1].count(b"CLM*") == 3
-    response = api_client_for(billing_user).get(FHIR_URL, {"month": claims_month.month_text})
-    pieces = list(response.streaming_content)
-    assert len(pieces) == 3 and pieces[1].count(b'"resourceType":"Claim"') == 3
+    """The writers yield a piece per chunk of claims read (here chunks of 2), never one
+    per claim; ccm.exports then sends them in chunks of 64 KB."""
+    interchange = claim_interchange_create(
+        practice=practice, actor=billing_user, month=claims_month.scenario.month, kind="837p"
+    )
+    provider = claims_month.provider
+    pieces = list(
+        x12_837p(interchange, provider, interchange_claims(interchange.pk, 2), timezone.now())
+    )
+    assert [piece.count("CLM*") for piece in pieces] == [0, 2, 1, 0]
+    assert pyx12_problems("".join(pieces)) == []
+    pieces = list(fhir_bundle(interchange, provider, interchange_claims(interchange.pk, 2)))
+    assert [piece.count('"resourceType":"Claim"') for piece in pieces] == [0, 2, 1, 0]
+    assert fhir_problems(json.loads("".join(pieces))) == []
 
 
 def test_three_users(

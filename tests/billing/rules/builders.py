@@ -17,7 +17,8 @@ ELIGIBLE_PATIENT: dict[str, Any] = {
     ],
     "prior_visit_date": "2025-11-03",
     "initiating_visit": None,
-    "care_plan": {"established": "2026-01-10"},
+    # Signed by the billing practitioner: a month documented as revision 2 asks.
+    "care_plan": {"established": "2026-01-10", "signed_by": "P1"},
 }
 
 _counter = iter(range(1, 1_000_000))

@@ -223,3 +223,113 @@ def test_excluded_entries_do_not_take_part_in_overlaps() -> None:
     d = decide(facts(entry(20, start="09:00"), entry(20, start="09:10", program="rpm")))
     assert "ENTRY_OVERLAP" not in rules_fired(d)
     assert counted(d)["clinical_staff"] == 1200
+
+
+# Revision 2: 99491/99437 count only the billing practitioner's own time.
+
+
+@pytest.mark.parametrize(
+    ("staff_id", "counted_as", "code"),
+    [
+        ("P1", {"clinical_staff": 0, "practitioner": 2100}, "99491"),
+        ("P2", {"clinical_staff": 2100, "practitioner": 0}, "99490"),
+        (None, {"clinical_staff": 2100, "practitioner": 0}, "99490"),
+    ],
+)
+def test_only_the_billing_practitioners_own_time_is_practitioner_time(
+    staff_id: str | None, counted_as: dict[str, int], code: str
+) -> None:
+    d = decide(facts(entry(35, performer="practitioner", staff_id=staff_id, id="x")))
+    assert counted(d) == counted_as
+    assert [line["code"] for line in d["lines"]] == [code]
+    if staff_id == "P1":
+        assert "ENTRY_OTHER_PRACTITIONER" not in rules_fired(d)
+    else:
+        f = the_finding(d, "ENTRY_OTHER_PRACTITIONER")
+        assert f["severity"] == "info"
+        assert f["entries"] == ["x"]
+        assert "35 min" in f["message"]
+        assert "99491" in f["message"]
+
+
+def test_a_practitioner_entry_without_staff_id_is_another_practitioners() -> None:
+    data = facts(entry(35, performer="practitioner"))
+    del data["time_entries"][0]["staff_id"]
+    d = decide(data)
+    assert counted(d) == {"clinical_staff": 2100, "practitioner": 0}
+    assert "a practitioner not recorded" in the_finding(d, "ENTRY_OTHER_PRACTITIONER")["message"]
+
+
+def test_another_practitioners_time_keeps_the_month_out_of_the_practitioner_family() -> None:
+    # P1's own 35 min would be 99491 alone; P2's 20 min are staff time, so c > 0.
+    d = decide(
+        facts(
+            entry(35, performer="practitioner", date="2026-03-02"),
+            entry(20, performer="practitioner", staff_id="P2", date="2026-03-03"),
+        )
+    )
+    assert counted(d) == {"clinical_staff": 1200, "practitioner": 2100}
+    assert d["tier"] == "non_complex"
+    assert sorted((line["code"], line["units"]) for line in d["lines"]) == [
+        ("99439", 1),
+        ("99490", 1),
+    ]
+
+
+def test_other_practitioners_entries_are_named_together_chronologically() -> None:
+    d = decide(
+        facts(
+            entry(10, performer="practitioner", staff_id="P3", date="2026-03-09", id="b"),
+            entry(10, performer="practitioner", staff_id="P2", date="2026-03-02", id="a"),
+            entry(10),
+        )
+    )
+    f = the_finding(d, "ENTRY_OTHER_PRACTITIONER")
+    assert f["entries"] == ["a", "b"]
+    assert "P2, P3" in f["message"]
+    assert "20 min" in f["message"]
+
+
+def test_other_practitioners_entries_are_named_before_the_stay_excludes_them() -> None:
+    # s. 4's order: month, program, consent, non-clinical, other practitioner, stay.
+    d = decide(
+        facts(
+            entry(25),
+            entry(10, performer="practitioner", staff_id="P2", date="2026-03-13", id="stay"),
+            entry(10, performer="practitioner", staff_id="P2", date="2026-03-20", id="counts"),
+            entry(10, performer="practitioner", staff_id="P2", program="rpm", id="rpm"),
+            inpatient_stays=[{"from": "2026-03-12", "to": "2026-03-15"}],
+        )
+    )
+    assert the_finding(d, "ENTRY_OTHER_PRACTITIONER")["entries"] == ["stay", "counts"]
+    assert the_finding(d, "ENTRY_DURING_INPATIENT_STAY")["entries"] == ["stay"]
+    fired = rules_fired(d)
+    assert (
+        fired.index("ENTRY_EXCLUDED_PROGRAM")
+        < fired.index("ENTRY_OTHER_PRACTITIONER")
+        < fired.index("ENTRY_DURING_INPATIENT_STAY")
+    )
+    assert counted(d) == {"clinical_staff": 2100, "practitioner": 0}
+
+
+def test_overlapping_entries_of_another_practitioner_come_off_staff_time() -> None:
+    d = decide(
+        facts(
+            entry(20, performer="practitioner", staff_id="P2", start="09:00"),
+            entry(20, performer="practitioner", staff_id="P2", start="09:10"),
+        )
+    )
+    assert counted(d) == {"clinical_staff": 1800, "practitioner": 0}
+    assert "ENTRY_OVERLAP" in rules_fired(d)
+
+
+def test_complex_counts_other_practitioners_time_as_staff_time() -> None:
+    d = decide(
+        facts(
+            entry(40, performer="practitioner", staff_id="P2"),
+            entry(30, date="2026-03-11"),
+            mdm={"level": "high", "attested_by": "P1"},
+        )
+    )
+    assert d["tier"] == "complex"
+    assert counted(d) == {"clinical_staff": 4200, "practitioner": 0}

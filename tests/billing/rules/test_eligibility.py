@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pytest
 
+from billing.rules import RULEBOOKS, evaluate, parse_facts
 from tests.billing.rules.builders import decide, entry, facts, rules_fired, the_finding
 
 FORTY = (entry(25, date="2026-03-02"), entry(15, date="2026-03-05"))
@@ -24,8 +26,13 @@ def blocked_by(data: dict[str, Any], rule: str) -> dict[str, Any]:
     return d
 
 
-def condition(code: str, onset: str | None = "2019-01-01", resolved: str | None = None) -> dict:
-    return {"icd10": code, "onset": onset, "resolved": resolved}
+def condition(
+    code: str,
+    onset: str | None = "2019-01-01",
+    resolved: str | None = None,
+    **extra: Any,
+) -> dict:
+    return {"icd10": code, "onset": onset, "resolved": resolved, **extra}
 
 
 def test_eligible_month_has_no_block() -> None:
@@ -69,7 +76,10 @@ def test_condition_active_in_month(onset: str | None, resolved: str | None, acti
 
 def test_diagnoses_keep_input_order_without_duplicates_and_at_most_twelve() -> None:
     codes = ["I10", "E11.9", "I10", *[f"J4{n}" for n in range(5)], *[f"N1{n}" for n in range(8)]]
-    d = decide(facts(*FORTY, patient__chronic_conditions=[condition(c) for c in codes]))
+    # Attested chronic: some of these codes are acute or categories (revision 2), and
+    # this test is about order, repeats and the cap.
+    conditions = [condition(c, attested_chronic=True) for c in codes]
+    d = decide(facts(*FORTY, patient__chronic_conditions=conditions))
     assert d["diagnoses"][:3] == ["I10", "E11.9", "J40"]
     assert len(d["diagnoses"]) == 12
     assert len(set(d["diagnoses"])) == 12
@@ -129,23 +139,35 @@ def test_prior_visit_within_365_days(prior: str | None, needs_visit: bool) -> No
     assert ("INITIATING_VISIT_MISSING" in rules_fired(d)) is needs_visit
 
 
+def visit(date: str = "2026-01-10", code: str = "99214", **extra: Any) -> dict[str, Any]:
+    """An initiating visit by the billing practitioner where CCM was discussed."""
+    return {"date": date, "code": code, "ccm_discussed": True, "practitioner": "P1", **extra}
+
+
 @pytest.mark.parametrize(
-    ("visit", "ok"),
+    ("visit_", "ok"),
     [
-        ({"date": "2026-01-10", "code": "99214", "ccm_discussed": True}, True),
-        ({"date": "2026-01-10", "code": "99205", "ccm_discussed": True}, True),
-        ({"date": "2026-01-10", "code": "G0438", "ccm_discussed": True}, True),
-        ({"date": "2026-01-10", "code": "G0402", "ccm_discussed": True}, True),
-        ({"date": "2026-03-31", "code": "99213", "ccm_discussed": True}, True),
-        ({"date": "2026-04-01", "code": "99213", "ccm_discussed": True}, False),
-        ({"date": "2026-01-10", "code": "99211", "ccm_discussed": True}, False),
-        ({"date": "2026-01-10", "code": "99201", "ccm_discussed": True}, False),
-        ({"date": "2026-01-10", "code": "99214", "ccm_discussed": False}, False),
-        ({"date": "2026-01-10", "code": "99214"}, False),
+        (visit(), True),
+        (visit(code="99205"), True),
+        (visit(code="G0438"), True),
+        (visit(code="G0402"), True),
+        (visit("2026-03-31", "99213"), True),
+        (visit("2026-04-01", "99213"), False),
+        (visit(code="99211"), False),
+        (visit(code="99201"), False),
+        (visit(ccm_discussed=False), False),
+        ({"date": "2026-01-10", "code": "99214", "practitioner": "P1"}, False),
+        # Revision 2: furnished by the billing practitioner; null does not count.
+        (visit(practitioner=None), False),
+        ({"date": "2026-01-10", "code": "99214", "ccm_discussed": True}, False),
+        (visit(practitioner="P2"), False),
+        # Revision 2: no more than 365 days before CCM began (2026-01-10).
+        (visit("2025-01-10"), True),
+        (visit("2025-01-09"), False),
     ],
 )
-def test_initiating_visit_must_qualify(visit: dict[str, Any], ok: bool) -> None:
-    d = decide(facts(*FORTY, patient__prior_visit_date=None, patient__initiating_visit=visit))
+def test_initiating_visit_must_qualify(visit_: dict[str, Any], ok: bool) -> None:
+    d = decide(facts(*FORTY, patient__prior_visit_date=None, patient__initiating_visit=visit_))
     assert ("INITIATING_VISIT_MISSING" not in rules_fired(d)) is ok
 
 
@@ -235,6 +257,8 @@ def test_services_outside_the_month_do_not_count() -> None:
 def test_own_ccm_code_in_other_services_is_not_exclusive() -> None:
     d = decide(facts(*FORTY, other_services=[service("99490", "P1")]))
     assert "EXCLUSIVE_SERVICE" not in rules_fired(d)
+    # Revision 2: it is the month billed twice.
+    assert "DUPLICATE_CCM" in rules_fired(d)
 
 
 def test_all_blocks_are_reported_together() -> None:
@@ -259,3 +283,193 @@ def test_all_blocks_are_reported_together() -> None:
     # Reported in the order the engine applies the rules.
     assert fired.index("ELIGIBILITY_CONDITIONS") < fired.index("CONSENT_MISSING")
     assert fired.index("EXCLUSIVE_SERVICE") < fired.index("NO_TIME_THRESHOLD")
+
+
+# Revision 2: the 12-month rule, the care plan's review and signature, DUPLICATE_CCM.
+
+
+@pytest.mark.parametrize(
+    ("prior", "needs_visit"),
+    [
+        ("2026-01-10", False),  # the day CCM began
+        ("2026-01-11", True),  # after CCM began: says nothing about the year before
+        ("2026-03-05", True),
+        ("2025-01-10", False),  # 365 days before
+        ("2025-01-09", True),  # 366 days before
+    ],
+)
+def test_prior_visit_on_or_before_the_day_ccm_began(prior: str, needs_visit: bool) -> None:
+    d = decide(facts(*FORTY, patient__prior_visit_date=prior))
+    assert ("INITIATING_VISIT_MISSING" in rules_fired(d)) is needs_visit
+
+
+def test_a_prior_visit_after_ccm_began_is_said_not_to_count() -> None:
+    d = decide(facts(*FORTY, patient__prior_visit_date="2026-02-01"))
+    message = the_finding(d, "INITIATING_VISIT_MISSING")["message"]
+    assert "the visit of 2026-02-01 is after that day" in message
+
+
+@pytest.mark.parametrize(
+    ("prior", "needs_visit"),
+    [("2025-03-01", False), ("2025-02-28", True), ("2026-03-01", False), ("2026-03-02", True)],
+)
+def test_without_a_counting_consent_ccm_began_on_the_first_day(
+    prior: str, needs_visit: bool
+) -> None:
+    d = decide(facts(*FORTY, patient__consents=[], patient__prior_visit_date=prior))
+    assert "CONSENT_MISSING" in rules_fired(d)
+    assert ("INITIATING_VISIT_MISSING" in rules_fired(d)) is needs_visit
+
+
+def test_initiating_visit_lists_every_reason_it_does_not_count() -> None:
+    d = decide(
+        facts(
+            *FORTY,
+            patient__prior_visit_date=None,
+            patient__initiating_visit={"date": "2020-01-10", "code": "FOO", "practitioner": None},
+        )
+    )
+    message = the_finding(d, "INITIATING_VISIT_MISSING")["message"]
+    assert "the visit of 2020-01-10 (FOO)" in message
+    for reason in (
+        "code is not a qualifying one",
+        "does not record that CCM was discussed",
+        "does not record who saw the patient",
+        "more than 365 days before CCM began (2026-01-10)",
+    ):
+        assert reason in message
+
+
+def test_initiating_visit_by_another_practitioner_names_them() -> None:
+    d = decide(
+        facts(
+            *FORTY,
+            patient__prior_visit_date=None,
+            patient__initiating_visit=visit(practitioner="P2"),
+        )
+    )
+    assert "it was with P2" in the_finding(d, "INITIATING_VISIT_MISSING")["message"]
+
+
+def plan(established: str = "2026-01-10", **extra: Any) -> dict[str, Any]:
+    return {"established": established, "signed_by": "P1", **extra}
+
+
+@pytest.mark.parametrize(
+    ("care_plan", "stale"),
+    [
+        (plan(), False),
+        (plan("2025-03-31"), False),  # 365 days before 2026-03-31
+        (plan("2025-03-30"), True),  # 366 days
+        (plan("2024-01-01", reviewed="2025-03-31"), False),
+        (plan("2024-01-01", reviewed="2025-03-30"), True),
+        (plan("2024-01-01", reviewed=None), True),  # null: `established`
+        (plan("2024-01-01", reviewed="2026-03-31"), False),
+        # `reviewed` as the facts give it (the builder passes the last review by month end).
+        (plan("2024-01-01", reviewed="2026-04-01"), False),
+    ],
+)
+def test_care_plan_not_reviewed_within_365_days(care_plan: dict[str, Any], stale: bool) -> None:
+    d = decide(facts(*FORTY, patient__care_plan=care_plan))
+    assert ("CARE_PLAN_NOT_REVIEWED" in rules_fired(d)) is stale
+    assert d["billable"] is True
+    if stale:
+        f = the_finding(d, "CARE_PLAN_NOT_REVIEWED")
+        assert f["severity"] == "warn"
+        assert f["entries"] == []
+        assert "2026-03-31" in f["message"]
+
+
+def test_care_plan_review_message_names_the_review_day() -> None:
+    d = decide(facts(*FORTY, patient__care_plan=plan("2024-01-01", reviewed="2025-02-01")))
+    message = the_finding(d, "CARE_PLAN_NOT_REVIEWED")["message"]
+    assert "last reviewed or revised on 2025-02-01" in message
+    assert "423 days before 2026-03-31" in message
+
+
+def test_care_plan_review_days_is_a_rulebook_parameter() -> None:
+    book = dataclasses.replace(RULEBOOKS["2026"], care_plan_review_days=30)
+    data = facts(*FORTY, patient__care_plan=plan("2026-01-10", reviewed="2026-03-01"))
+    assert "CARE_PLAN_NOT_REVIEWED" not in evaluate(parse_facts(data), book).rules_applied
+    data["patient"]["care_plan"]["reviewed"] = "2026-02-28"  # 31 days
+    assert "CARE_PLAN_NOT_REVIEWED" in evaluate(parse_facts(data), book).rules_applied
+    assert RULEBOOKS["2026"].care_plan_review_days == 365
+
+
+@pytest.mark.parametrize(
+    ("signed_by", "unsigned"), [("P1", False), (None, True), ("P2", True), ("S1", True)]
+)
+def test_care_plan_signed_by_the_billing_practitioner(
+    signed_by: str | None, unsigned: bool
+) -> None:
+    d = decide(facts(*FORTY, patient__care_plan=plan(signed_by=signed_by)))
+    assert ("CARE_PLAN_UNSIGNED" in rules_fired(d)) is unsigned
+    assert d["billable"] is True
+    if unsigned:
+        f = the_finding(d, "CARE_PLAN_UNSIGNED")
+        assert f["severity"] == "warn"
+        expected = "is not signed" if signed_by is None else f"is signed by {signed_by}"
+        assert expected in f["message"]
+
+
+def test_care_plan_without_signed_by_is_unsigned() -> None:
+    d = decide(facts(*FORTY, patient__care_plan={"established": "2026-01-10"}))
+    assert "CARE_PLAN_UNSIGNED" in rules_fired(d)
+
+
+@pytest.mark.parametrize("care_plan", [None, plan("2026-04-01", signed_by=None)])
+def test_no_plan_in_force_is_missing_not_unsigned_or_stale(care_plan: dict | None) -> None:
+    fired = rules_fired(decide(facts(*FORTY, patient__care_plan=care_plan)))
+    assert "CARE_PLAN_MISSING" in fired
+    assert "CARE_PLAN_UNSIGNED" not in fired
+    assert "CARE_PLAN_NOT_REVIEWED" not in fired
+
+
+def test_care_plan_findings_come_in_the_order_of_section_4() -> None:
+    data = facts(
+        *FORTY,
+        patient__care_plan={"established": "2024-01-01"},
+        other_services=[service("99490", "P1")],
+    )
+    fired = rules_fired(decide(data))
+    assert fired == ["CARE_PLAN_NOT_REVIEWED", "CARE_PLAN_UNSIGNED", "DUPLICATE_CCM"]
+
+
+@pytest.mark.parametrize("code", ["99490", "99439", "99487", "99489", "99491", "99437"])
+def test_ccm_already_billed_by_the_same_practitioner_is_a_duplicate(code: str) -> None:
+    d = blocked_by(facts(*FORTY, other_services=[service(code, "P1")]), "DUPLICATE_CCM")
+    assert "EXCLUSIVE_SERVICE" not in rules_fired(d)
+    assert code in the_finding(d, "DUPLICATE_CCM")["message"]
+
+
+@pytest.mark.parametrize("practitioner", ["P2", None])
+def test_ccm_by_another_or_unknown_practitioner_stays_exclusive(practitioner: str | None) -> None:
+    d = blocked_by(
+        facts(*FORTY, other_services=[service("99490", practitioner)]), "EXCLUSIVE_SERVICE"
+    )
+    assert "DUPLICATE_CCM" not in rules_fired(d)
+
+
+def test_ccm_billed_in_another_month_is_not_a_duplicate() -> None:
+    d = decide(facts(*FORTY, other_services=[service("99490", "P1", date="2026-02-28")]))
+    assert d["billable"] is True
+    assert d["findings"] == []
+
+
+def test_services_are_reported_rule_by_rule_each_by_date() -> None:
+    services = [
+        service("99426", "P2", date="2026-03-01"),
+        service("99490", "P1", date="2026-03-02"),
+        service("G0182", "P2", date="2026-03-20"),
+        service("99491", "P2", date="2026-03-03"),
+    ]
+    d = decide(facts(*FORTY, other_services=services))
+    assert rules_fired(d) == [
+        "EXCLUSIVE_SERVICE",
+        "EXCLUSIVE_SERVICE",
+        "DUPLICATE_CCM",
+        "OVERLAPPING_SERVICE",
+    ]
+    exclusive = [f["message"] for f in d["findings"] if f["rule"] == "EXCLUSIVE_SERVICE"]
+    assert "2026-03-03" in exclusive[0]
+    assert "2026-03-20" in exclusive[1]

@@ -171,6 +171,58 @@ BAD: list[tuple[str, Mutation, str]] = [
         "inpatient_stays[0].to",
     ),
     ("stay from", set_key("inpatient_stays", [{"to": "2026-03-12"}]), "inpatient_stays[0].from"),
+    # Revision 2's optional facts.
+    (
+        "attested_chronic",
+        set_key(
+            "patient.chronic_conditions",
+            [{"icd10": "E11.9"}, {"icd10": "J06.9", "attested_chronic": "yes"}],
+        ),
+        "patient.chronic_conditions[1].attested_chronic",
+    ),
+    (
+        "attested_chronic number",
+        set_key("patient.chronic_conditions", [{"icd10": "J06.9", "attested_chronic": 1}]),
+        "patient.chronic_conditions[0].attested_chronic",
+    ),
+    (
+        "visit practitioner empty",
+        set_key(
+            "patient.initiating_visit",
+            {"date": "2026-01-01", "code": "99214", "practitioner": " "},
+        ),
+        "patient.initiating_visit.practitioner",
+    ),
+    (
+        "visit practitioner list",
+        set_key(
+            "patient.initiating_visit",
+            {"date": "2026-01-01", "code": "99214", "practitioner": ["P1"]},
+        ),
+        "patient.initiating_visit.practitioner",
+    ),
+    (
+        "care plan reviewed",
+        set_key("patient.care_plan", {"established": "2026-01-10", "reviewed": "last week"}),
+        "patient.care_plan.reviewed",
+    ),
+    (
+        "care plan signed_by",
+        set_key("patient.care_plan", {"established": "2026-01-10", "signed_by": ""}),
+        "patient.care_plan.signed_by",
+    ),
+    ("note number", set_entry(0, "note", 12), "time_entries[0].note"),
+    ("note list", set_entry(1, "note", ["a"]), "time_entries[1].note"),
+    ("logged_on", set_entry(0, "logged_on", "2026-02-30"), "time_entries[0].logged_on"),
+    ("logged_on number", set_entry(2, "logged_on", 20260304), "time_entries[2].logged_on"),
+    ("credential number", set_entry(0, "credential", 3), "time_entries[0].credential"),
+    ("names list", set_key("names", ["U5"]), "names"),
+    ("names value number", set_key("names", {"U5": 5}), "names.U5"),
+    ("names value empty", set_key("names", {"U5": "  "}), "names.U5"),
+    ("names value long", set_key("names", {"U5": "x" * 201}), "names.U5"),
+    ("names value newline", set_key("names", {"U5": "Dr. A\nB"}), "names.U5"),
+    ("names key empty", set_key("names", {" ": "Dr. A"}), "names"),
+    ("names too many", set_key("names", {f"U{n}": "A" for n in range(1001)}), "names"),
 ]
 
 
@@ -249,3 +301,70 @@ def test_leap_day_is_a_date_only_in_leap_years() -> None:
     data["time_entries"][0]["date"] = "2026-02-29"
     with pytest.raises(FactsError, match=r"time_entries\[0\]\.date"):
         parse_facts(data)
+
+
+def test_revision_2_facts_parse() -> None:
+    data = good()
+    data["patient"]["chronic_conditions"][1]["attested_chronic"] = True
+    data["patient"]["initiating_visit"] = {
+        "date": "2026-01-10",
+        "code": "99214",
+        "ccm_discussed": True,
+        "practitioner": 5,
+    }
+    data["patient"]["care_plan"] = {
+        "established": "2026-01-10",
+        "reviewed": "2026-02-01",
+        "signed_by": "P1",
+    }
+    data["time_entries"][0].update(note="  Called patient  ", logged_on="2026-03-12")
+    data["names"] = {"P1": "Dr. Diane Doctor, MD", " S1 ": "Rita Nurse, RN"}
+    parsed = parse_facts(data)
+    assert [c.attested_chronic for c in parsed.patient.chronic_conditions] == [False, True]
+    assert parsed.patient.initiating_visit is not None
+    assert parsed.patient.initiating_visit.practitioner == "5"
+    assert parsed.patient.care_plan is not None
+    assert parsed.patient.care_plan.reviewed == dt.date(2026, 2, 1)
+    assert parsed.patient.care_plan.signed_by == "P1"
+    first = parsed.time_entries[0]
+    assert (first.note, first.logged_on) == ("Called patient", dt.date(2026, 3, 12))
+    assert dict(parsed.names) == {"P1": "Dr. Diane Doctor, MD", "S1": "Rita Nurse, RN"}
+    assert parsed.name("P1") == "Dr. Diane Doctor, MD"
+    assert parsed.name("P9") == "P9"
+
+
+def test_revision_2_facts_default_as_before() -> None:
+    parsed = parse_facts(good())
+    assert [c.attested_chronic for c in parsed.patient.chronic_conditions] == [False, False]
+    assert parsed.patient.care_plan is not None
+    assert (parsed.patient.care_plan.reviewed, parsed.patient.care_plan.signed_by) == (
+        None,
+        "P1",
+    )
+    assert all(e.note is None and e.logged_on is None for e in parsed.time_entries)
+    assert dict(parsed.names) == {}
+
+
+@pytest.mark.parametrize("credential", ["", "   ", None])
+def test_an_empty_credential_is_not_known(credential: str | None) -> None:
+    # Front-desk staff have no clinical credential: the month is decided, not refused.
+    data = good()
+    data["time_entries"][1].update(performer="non_clinical", credential=credential)
+    parsed = parse_facts(data)
+    assert parsed.time_entries[1].credential is None
+    assert "ENTRY_NON_CLINICAL" in [f["rule"] for f in evaluate_json(data)["findings"]]
+
+
+@pytest.mark.parametrize("text", ["", "   ", None])
+def test_an_empty_note_is_no_note(text: str | None) -> None:
+    data = good()
+    data["time_entries"][0]["note"] = text
+    assert parse_facts(data).time_entries[0].note is None
+
+
+def test_names_may_be_null_and_hold_up_to_a_thousand() -> None:
+    data = good()
+    data["names"] = None
+    assert dict(parse_facts(data).names) == {}
+    data["names"] = {f"U{n}": "x" * 200 for n in range(1000)}
+    assert len(parse_facts(data).names) == 1000

@@ -238,7 +238,12 @@ def test_decision_json_has_exactly_the_contract_keys() -> None:
 
 def test_decision_carries_the_rules_that_produced_it() -> None:
     decision: Decision = evaluate(parse_facts(facts(entry(65))))
-    assert decision.rules_applied == ("FAMILY_NON_COMPLEX", "COMPLEX_NO_MDM", "ADDON_CAP_REACHED")
+    assert decision.rules_applied == (
+        "FAMILY_NON_COMPLEX",
+        "COMPLEX_NO_MDM",
+        "ADDON_CAP_REACHED",
+        "ENTRY_LUMPED",  # revision 2: 65 min without a start time
+    )
     blocked = evaluate(parse_facts(facts(entry(5))))
     assert blocked.rules_applied == ("NO_TIME_THRESHOLD",)
 
@@ -277,3 +282,77 @@ def test_the_engine_imports_no_django() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
     assert proc.stdout.strip() == "False"
+
+
+# Revision 2: a month is priced with the fees of its own year, or says which year it used.
+
+
+def fees_finding(decision: dict) -> list[dict]:
+    return [f for f in decision["findings"] if f["rule"] == "FEES_FROM_OTHER_YEAR"]
+
+
+def month_facts(month: str, **extra: object) -> dict:
+    year = int(month[:4])
+    return facts(
+        entry(20, date=f"{month}-10"),
+        month=month,
+        patient__consents=[{"date": f"{year - 1}-06-01", "billing_practitioner": "P1"}],
+        patient__prior_visit_date=f"{year - 1}-05-01",
+        patient__care_plan={"established": f"{year - 1}-06-01", "signed_by": "P1"},
+        **extra,
+    )
+
+
+@pytest.mark.parametrize(
+    ("month", "used", "total"),
+    [
+        ("2024-03", "2025", "60.49"),  # no earlier shipped year: the oldest
+        ("2025-03", None, "60.49"),
+        ("2026-03", None, "66.30"),
+        ("2031-06", "2026", "66.30"),  # the newest earlier year
+    ],
+)
+def test_fees_from_another_year_say_which_year(month: str, used: str | None, total: str) -> None:
+    d = decide(month_facts(month))
+    assert d["total_amount"] == total
+    found = fees_finding(d)
+    if used is None:
+        assert found == []
+        return
+    (f,) = found
+    assert f["severity"] == "warn"
+    assert f["entries"] == []
+    assert f"priced with the fees of {used}" in f["message"]
+    assert f"not of {month[:4]}" in f["message"]
+    assert d["findings"][0] == f  # about the price of the whole month: first
+
+
+def test_a_named_rulebook_of_another_year_says_so() -> None:
+    d = decide(facts(entry(20), rulebook="2025"))
+    assert d["total_amount"] == "60.49"
+    assert "fees of 2025" in fees_finding(d)[0]["message"]
+
+
+def test_a_practice_schedule_loaded_for_the_months_year_is_that_years_fees() -> None:
+    book = RULEBOOKS["2026"].with_fees({"99490": "70.00"}, year=2027)
+    decision = evaluate(parse_facts(month_facts("2027-03")), book)
+    assert "FEES_FROM_OTHER_YEAR" not in decision.rules_applied
+    assert decision_as_json(decision)["total_amount"] == "70.00"
+
+
+def test_a_practice_schedule_of_another_year_says_so() -> None:
+    book = RULEBOOKS["2026"].with_fees({"99490": "70.00"}, year=2026)
+    decision = decision_as_json(evaluate(parse_facts(month_facts("2027-03")), book))
+    assert "fees of 2026" in fees_finding(decision)[0]["message"]
+
+
+def test_fees_from_another_year_are_said_for_a_blocked_month_too() -> None:
+    d = decide(month_facts("2024-03", mdm=None) | {"time_entries": []})
+    assert d["billable"] is False
+    assert len(fees_finding(d)) == 1
+
+
+def test_rulebooks_name_the_chronic_condition_classification() -> None:
+    for book in RULEBOOKS.values():
+        assert "Chronic Condition Indicator" in book.conditions_source
+        assert (book.care_plan_review_days, book.late_entry_days) == (365, 7)

@@ -11,7 +11,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('ccm', '0006_audit_chain_indexed_lookup'),
+        ('ccm', '0007_audit_read_chain_and_app_role'),
     ]
 
     operations = [
