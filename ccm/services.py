@@ -117,7 +117,7 @@ def billing_provider_save(
     unknown = set(fields) - set(BILLING_PROVIDER_FIELDS)
     if unknown:
         raise TypeError(f"not billing provider fields: {sorted(unknown)}")
-    provider = BillingProvider.objects.select_for_update().filter(
+    provider = BillingProvider.objects.select_for_update(no_key=True).filter(
         practice=practice
     ).first() or BillingProvider(practice=practice)
     before = snapshot(provider, BILLING_PROVIDER_FIELDS) if provider.pk else None

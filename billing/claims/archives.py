@@ -73,7 +73,7 @@ def packet_archive_request(*, practice: Practice, month: dt.date, actor: User) -
     worker once this commits) when there is none, the last attempt failed or its file
     is gone; else the one building or built. Audited when started."""
     version = current_version(practice, month)
-    archive, created = PacketArchive.objects.select_for_update().get_or_create(
+    archive, created = PacketArchive.objects.select_for_update(no_key=True).get_or_create(
         practice=practice,
         month=month,
         version=version,
