@@ -31,6 +31,7 @@ from django.utils import timezone
 
 from billing.claims.claims import claim_id_of
 from billing.models import MdmAttestation, WorklistRow
+from billing.rules.classification import CCI_VERSION, CHRONIC_CONDITIONS_SOURCE, listed_as
 from billing.selectors import patient_month_facts
 from ccm.models import AuditEvent, BillingProvider, User
 from ccm.periods import month_end
@@ -163,13 +164,29 @@ def _conditions(row: WorklistRow) -> list[dict[str, Any]]:
 
 
 def _why(condition: ChronicCondition, on_claim: set[str]) -> str:
+    """Why the condition counts toward the claim (billing rules ELIGIBILITY_CONDITIONS and
+    CONDITION_NOT_CHRONIC): the practitioner's attestation, or the classification's
+    indicator for its code (or the nearest listed parent's)."""
     attested_by = getattr(condition, "attested_chronic_by", None)
+    attested_at = getattr(condition, "attested_chronic_at", None)
+    listed = listed_as(condition.icd10)
+    if attested_by is not None:
+        when = f" on {timezone.localdate(attested_at):%Y-%m-%d}" if attested_at else ""
+        basis = f"attested chronic by {attested_by.display_name}{when}"
+    elif listed is None:
+        basis = "not in the classification, and not attested chronic"
+    else:
+        code, chronic = listed
+        own = code == condition.icd10.replace(".", "")
+        basis = (
+            f"{'chronic' if chronic else 'not chronic'} in AHRQ's Chronic Condition "
+            f"Indicator {CCI_VERSION}" + ("" if own else f" (by its parent {code})")
+        )
     if condition.icd10 in on_claim:
-        reason = "active in the month and counted chronic by the engine"
-        if attested_by is not None:
-            reason += f" (attested chronic by {attested_by.display_name})"
-        return reason + ": a diagnosis of the claim"
-    return "active in the month but not counted (not chronic, or a second code of a category)"
+        return f"{basis}: a diagnosis of the claim"
+    if attested_by is not None or (listed is not None and listed[1]):
+        return f"{basis}: not on the claim (another code of its category is, or 12 are)"
+    return f"{basis}: does not count"
 
 
 def _care_plan(row: WorklistRow) -> dict[str, Any] | None:
@@ -325,6 +342,7 @@ def packet_content(row: WorklistRow, *, opened_by: User | None = None) -> dict[s
         "consents": _consents(row),
         "visits": _visits(row, facts),
         "chronic_conditions": _conditions(row),
+        "chronic_conditions_source": CHRONIC_CONDITIONS_SOURCE,
         "care_plan": _care_plan(row),
         "time_entries": _entries(row),
         "mdm": _mdm(row),

@@ -54,6 +54,8 @@ def test_packet_json_holds_every_section_and_matches_the_worklist_row(
     assert content["visits"]["initiating_visit"]["code"] == "99214"
     assert [c["icd10"] for c in content["chronic_conditions"]] == ["E11.9", "I50.22"]
     assert all(c["on_claim"] for c in content["chronic_conditions"])
+    assert all("Chronic Condition Indicator" in c["why"] for c in content["chronic_conditions"])
+    assert "AHRQ" in content["chronic_conditions_source"]
     assert content["care_plan"]["version"] == 1
     assert [e["duration_seconds"] for e in content["time_entries"]] == [1800, 1800, 2100]
     assert all(e["performer"] and e["logged_on"] for e in content["time_entries"])
