@@ -102,7 +102,8 @@ class PatientMonthApi(APIView):
 
 class EvaluateApi(APIView):
     """POST /api/billing/evaluate/: facts in (billing-rules.md section 2), decision out,
-    with the caller's practice fee schedule; 400 naming the field on bad facts."""
+    with the caller's practice fee schedule of the month's year (of the rulebook's year
+    when the facts name a rulebook); 400 naming the field on bad facts."""
 
     allowed_roles = ALL_ROLES
 
@@ -113,7 +114,9 @@ class EvaluateApi(APIView):
         except FactsError as error:
             raise ValidationError({error.field: [error.message]}) from None
         try:
-            rulebook = with_practice_fees(request.user.practice, rulebook_for(facts))
+            rulebook = rulebook_for(facts)
+            year = facts.month.year if facts.rulebook is None else rulebook.year
+            rulebook = with_practice_fees(request.user.practice, rulebook, year)
         except FactsError as error:
             raise ValidationError({error.field: [error.message]}) from None
         return Response(decision_as_json(evaluate(facts, rulebook)))
@@ -353,7 +356,9 @@ class WorklistApi(ListAPIView):  # type: ignore[type-arg]
 
 class WorklistRowApi(APIView):
     """PATCH /api/worklist/{id}/ {status, denial_reason?}: billing staff move a claim to
-    ready, submitted, paid or denied; audited."""
+    ready, submitted, paid or denied, and a needs_correction row (a re-close changed the
+    lines of a claim that went out) to submitted once the correction is sent; audited.
+    The row answers supersedes, previous_lines and correction_reason."""
 
     allowed_roles = {"GET": ALL_ROLES, "PATCH": BILLING_STAFF}
 

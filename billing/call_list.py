@@ -180,7 +180,7 @@ class CallListRow:
                 markup.append(_READY)
             markup.append(_CELL_END)
         markup.append(_ROW_END)
-        values += [self.log_url, self.full_name]
+        values += [self.log_url, self.full_name, self.patient_id, self.full_name]
         return _format_escaped("".join(markup), values)
 
 
@@ -206,7 +206,10 @@ _ROW_START_BLOCKED = (
 _ERROR_CELL = (
     '<td colspan="4" class="error">The engine could not read this patient\'s facts: {}</td>'
 )
-_MINUTES_CELL = '<td class="num" data-testid="minutes">{}</td><td class="progress-cell">'
+_MINUTES_CELL = (
+    '<td class="num" data-label="Minutes" data-testid="minutes">{}</td>'
+    '<td class="progress-cell" data-label="Progress">'
+)
 _NEXT_BAR = (
     '<div class="progress" role="progressbar" aria-label="Progress to {}"'
     ' aria-valuemin="{}" aria-valuemax="{}" aria-valuenow="{}"'
@@ -219,16 +222,20 @@ _DONE_BAR = (
 )
 _NEXT = '<div class="next" data-testid="next">{}</div></td>'
 _NEXT_CLOSE = '<div class="next close" data-testid="next">{}</div></td>'
-_CODES_START = '<td data-testid="codes">'
+_CODES_START = '<td data-label="Codes now" data-testid="codes">'
 _CODE = '<span class="badge code">{}</span> '
 _NO_CODE = '<span class="muted">—</span>'
-_BLOCKS_START = '</td><td data-testid="blocks">'
+_BLOCKS_START = '</td><td data-label="Needs attention" data-testid="blocks">'
 _BLOCK = '<span class="badge block" title="{}">{}</span> '
 _READY = '<span class="badge ok">Ready</span>'
 _CELL_END = "</td>"
+# "Start timer" submits the page's one #timer-start form with this patient (no form, and
+# no CSRF token, per row).
 _ROW_END = (
     '<td class="actions-cell"><a class="button small" href="{}"'
-    ' aria-label="Log time for {}">Log time</a></td></tr>'
+    ' aria-label="Log time for {}">Log time</a> <button type="submit" form="timer-start"'
+    ' name="patients" value="{}" class="small" data-timer-step="start"'
+    ' aria-label="Start timer for {}">Start timer</button></td></tr>'
 )
 
 

@@ -15,6 +15,21 @@ How "exactly once" holds (style.md, Jobs):
   session after CCM_CLOSE_STALL_SECONDS, releasing the chunk the same way.
 - Finish: the run is finalised under its row lock once no chunk is pending, with a
   conditional UPDATE closing → closed of the same version.
+
+How a re-close never bills twice (CONTRACTS.md; billing.reclose decides each row):
+- Each chunk reads, in its own transaction, the latest billed row (submitted, paid,
+  denied) of each of its patients in the earlier versions, with its lines: one query for
+  the rows, one for the lines. A row whose new lines are the same carries that status
+  into the new version; one whose lines changed (or that no longer bills) is
+  needs_correction, with the lines that went out and why. Either way it `supersedes` the
+  billed row.
+- In the same transaction, the chunk's patients' earlier rows that were never billed
+  become superseded (one UPDATE): a patient-month is "ready" in at most one version.
+  The finish supersedes what is left of the month's earlier versions (patients no
+  longer closed).
+- The statuses the chunk reads cannot move under it: a status change locks the billing
+  month first and is refused for a row of an older version, and the claim bumps the
+  version under the month's row lock before any chunk runs.
 """
 
 from __future__ import annotations
@@ -33,7 +48,15 @@ from django.db import connection, transaction
 from django.db.models import Count, F, Q, Sum
 from django.utils import timezone
 
-from billing.models import ClaimLine, CloseChunk, CloseRun, WorklistRow, WorklistStatus
+from billing.models import (
+    BILLED_STATUSES,
+    ClaimLine,
+    CloseChunk,
+    CloseRun,
+    WorklistRow,
+    WorklistStatus,
+)
+from billing.reclose import BilledClaim, RowOutcome, billed_claims, row_outcome
 from billing.rules import Decision, Rulebook, evaluate
 from billing.selectors import (
     PatientKey,
@@ -46,6 +69,7 @@ from ccm.exceptions import PeriodClosed
 from ccm.gc_pause import gc_paused
 from ccm.limits import REASON_MAX_LENGTH, text_problem
 from ccm.locks import lock_for_change
+from ccm.lookups import AnyOf
 from ccm.models import BillingMonth, Practice, User
 from ccm.periods import month_start
 from patients.models import Patient
@@ -92,11 +116,13 @@ def close_request(
     billing_month.status = BillingMonth.Status.CLOSING
     billing_month.version += 1
     billing_month.save(update_fields=["status", "version", "updated_at"])
-    patient_ids = list(
-        Patient.objects.filter(practice=practice, is_active=True)
-        .order_by("pk")
-        .values_list("pk", flat=True)
-    )
+    # An inactive patient whose claim of this month went out is closed again too: a
+    # change to that claim must come out as a correction, not be lost.
+    active = Patient.objects.filter(practice=practice, is_active=True).values_list("pk", flat=True)
+    billed = WorklistRow.objects.filter(
+        practice=practice, month=first, status__in=BILLED_STATUSES
+    ).values_list("patient_id", flat=True)
+    patient_ids = sorted({*active, *billed})
     chunks = list(_split(patient_ids, _chunk_size()))
     run = CloseRun.objects.create(
         practice=practice,
@@ -144,6 +170,8 @@ def _findings_json(decision: Decision) -> list[dict[str, object]]:
 
 
 Decided = tuple[PatientKey, Decision]
+#: A patient's decision with what the re-close makes of it (billing.reclose).
+Written = tuple[PatientKey, Decision, RowOutcome]
 
 
 class _Heartbeat:
@@ -188,17 +216,17 @@ def _reserve_ids(table: str, count: int) -> list[int]:
         return [row[0] for row in cursor.fetchall()]
 
 
-def _copy_rows(run: CloseRun, rulebook: Rulebook, decided: list[Decided]) -> None:
+def _copy_rows(run: CloseRun, rulebook: Rulebook, written: list[Written]) -> None:
     """Write the rows and their lines with COPY (PostgreSQL): the same rows bulk_create
     writes, several times faster. The unique constraint (patient, month, version) still
     stands behind the chunk lock."""
     row_table, line_table = WorklistRow._meta.db_table, ClaimLine._meta.db_table
-    ids = _reserve_ids(row_table, len(decided))
+    ids = _reserve_ids(row_table, len(written))
     dumps = json.dumps
     with connection.cursor() as cursor:
         with cursor.copy(f"COPY {row_table} ({', '.join(_ROW_COLUMNS)}) FROM STDIN") as copy:
-            for row_id, ((patient_id, practitioner_id, _), decision) in zip(
-                ids, decided, strict=True
+            for row_id, ((patient_id, practitioner_id, _), decision, outcome) in zip(
+                ids, written, strict=True
             ):
                 counted = decision.counted_seconds
                 copy.write_row(
@@ -219,12 +247,16 @@ def _copy_rows(run: CloseRun, rulebook: Rulebook, decided: list[Decided]) -> Non
                         dumps(list(decision.diagnoses)),
                         dumps(_findings_json(decision)),
                         rulebook.name,
-                        _row_status(decision),
-                        "",
+                        outcome.status,
+                        outcome.denial_reason,
+                        outcome.status_changed_at,
+                        outcome.supersedes_id,
+                        None if outcome.previous_lines is None else dumps(outcome.previous_lines),
+                        outcome.correction_reason,
                     )
                 )
         with cursor.copy(f"COPY {line_table} ({', '.join(_LINE_COLUMNS)}) FROM STDIN") as copy:
-            for row_id, (_, decision) in zip(ids, decided, strict=True):
+            for row_id, (_, decision, _) in zip(ids, written, strict=True):
                 for line in decision.lines:
                     copy.write_row((row_id, line.code, line.units, line.unit_amount, line.amount))
 
@@ -248,11 +280,15 @@ _ROW_COLUMNS = (
     "rulebook",
     "status",
     "denial_reason",
+    "status_changed_at",
+    "supersedes_id",
+    "previous_lines",
+    "correction_reason",
 )
 _LINE_COLUMNS = ("row_id", "code", "units", "unit_amount", "amount")
 
 
-def _create_rows(run: CloseRun, rulebook: Rulebook, decided: list[Decided]) -> None:
+def _create_rows(run: CloseRun, rulebook: Rulebook, written: list[Written]) -> None:
     """The same rows through the ORM (databases without COPY: SQLite in development)."""
     rows = [
         WorklistRow(
@@ -271,9 +307,14 @@ def _create_rows(run: CloseRun, rulebook: Rulebook, decided: list[Decided]) -> N
             diagnoses=list(decision.diagnoses),
             findings=_findings_json(decision),
             rulebook=rulebook.name,
-            status=_row_status(decision),
+            status=outcome.status,
+            denial_reason=outcome.denial_reason,
+            status_changed_at=outcome.status_changed_at,
+            supersedes_id=outcome.supersedes_id,
+            previous_lines=outcome.previous_lines,
+            correction_reason=outcome.correction_reason,
         )
-        for (patient_id, practitioner_id, _), decision in decided
+        for (patient_id, practitioner_id, _), decision, outcome in written
     ]
     WorklistRow.objects.bulk_create(rows)
     ClaimLine.objects.bulk_create(
@@ -284,21 +325,44 @@ def _create_rows(run: CloseRun, rulebook: Rulebook, decided: list[Decided]) -> N
             unit_amount=line.unit_amount,
             amount=line.amount,
         )
-        for row, (_, decision) in zip(rows, decided, strict=True)
+        for row, (_, decision, _) in zip(rows, written, strict=True)
         for line in decision.lines
     )
 
 
 def _write_rows(run: CloseRun, keys: Sequence[PatientKey]) -> None:
     """One worklist row per patient (billing rule: one row per patient, month and version)
-    with its claim lines."""
+    with its claim lines; a patient-month whose claim went out in an earlier version
+    carries it or corrects it (billing.reclose), and the patients' earlier rows that were
+    never billed are superseded."""
     with gc_paused():
         rulebook, decided = _decide(run, keys)
-        if connection.vendor == "postgresql":
-            _copy_rows(run, rulebook, decided)
-        else:
-            _create_rows(run, rulebook, decided)
+        patient_ids = [key[0] for key, _ in decided]
+        billed: dict[int, BilledClaim] = {}
+        if run.version > 1:
+            billed = billed_claims(run.practice_id, run.month, run.version, patient_ids)
+            _supersede_unbilled(run, patient_ids)
+        written = [
+            (key, decision, row_outcome(decision, billed.get(key[0]), _row_status(decision)))
+            for key, decision in decided
+        ]
         del decided
+        if connection.vendor == "postgresql":
+            _copy_rows(run, rulebook, written)
+        else:
+            _create_rows(run, rulebook, written)
+        del written
+
+
+def _supersede_unbilled(run: CloseRun, patient_ids: Sequence[int] | None = None) -> int:
+    """The month's rows of earlier versions that were never billed become superseded (of
+    these patients, or of every patient): one UPDATE."""
+    rows = WorklistRow.objects.filter(
+        practice_id=run.practice_id, month=run.month, version__lt=run.version
+    ).exclude(status__in=[*BILLED_STATUSES, WorklistStatus.SUPERSEDED])
+    if patient_ids is not None:
+        rows = rows.filter(AnyOf(F("patient_id"), patient_ids))
+    return rows.update(status=WorklistStatus.SUPERSEDED, status_changed_at=timezone.now())
 
 
 def close_chunk(*, chunk_id: int) -> bool:
@@ -374,6 +438,7 @@ def close_finalize(*, run_id: int) -> bool:
         version=run.version,
         status=BillingMonth.Status.CLOSING,
     ).update(status=BillingMonth.Status.CLOSED, updated_at=timezone.now())
+    superseded = _supersede_unbilled(run) if closed else 0
     run.status = CloseRun.Status.SUCCEEDED if closed else CloseRun.Status.FAILED
     run.error = "" if closed else "the month was no longer closing at this version"
     run.finished_at = timezone.now()
@@ -383,7 +448,7 @@ def close_finalize(*, run_id: int) -> bool:
         action="billing_month.closed",
         instance=run,
         practice=run.practice,
-        after={"status": run.status, "version": run.version},
+        after={"status": run.status, "version": run.version, "superseded_left": superseded},
     )
     return bool(closed)
 

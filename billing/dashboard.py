@@ -26,10 +26,12 @@ ZERO = Decimal("0.00")
 #: Codes in the order billers read them: non-complex, complex, practitioner.
 CODE_ORDER = ("99490", "99439", "99487", "99489", "99491", "99437")
 
-#: The worklist statuses in the order the dashboard shows them.
+#: The worklist statuses in the order the dashboard shows them (superseded rows are of
+#: older versions, never of the one shown).
 STATUS_ORDER = (
     WorklistStatus.READY,
     WorklistStatus.NEEDS_REVIEW,
+    WorklistStatus.NEEDS_CORRECTION,
     WorklistStatus.NOT_BILLABLE,
     WorklistStatus.SUBMITTED,
     WorklistStatus.PAID,

@@ -436,7 +436,7 @@ class _Generator:
                 "interventions",
                 "medication_management",
                 "coordination",
-                "review_date",
+                "reviewed",
                 "signed_by_id",
                 "signed_at",
                 "created_by_id",
@@ -538,6 +538,7 @@ class _Generator:
                     program,
                     len(served),
                     now,
+                    days[day],
                     now,
                 )
 
@@ -567,6 +568,7 @@ class _Generator:
                 "program",
                 "patient_count",
                 "created_at",
+                "logged_on",
                 "updated_at",
             ),
             activity_rows(),

@@ -129,7 +129,13 @@ class CloseChunk(models.Model):
 
 class WorklistStatus(models.TextChoices):
     """A worklist row's life: the close sets needs_review / ready / not_billable; billing
-    staff move billable rows on to submitted, then paid or denied."""
+    staff move billable rows on to submitted, then paid or denied.
+
+    A re-close never bills twice: a row whose claim went out (submitted, paid, denied)
+    carries its status into the next version when its lines are unchanged, and is
+    needs_correction there when they changed (billing staff move it to submitted once the
+    correction is sent); the rows of the older version that were never billed become
+    superseded, so a patient-month is "ready" in at most one version."""
 
     NEEDS_REVIEW = "needs_review", "Needs review"
     READY = "ready", "Ready"
@@ -137,6 +143,12 @@ class WorklistStatus(models.TextChoices):
     SUBMITTED = "submitted", "Submitted"
     PAID = "paid", "Paid"
     DENIED = "denied", "Denied"
+    NEEDS_CORRECTION = "needs_correction", "Needs correction"
+    SUPERSEDED = "superseded", "Superseded"
+
+
+#: The statuses of a row whose claim went out to the payer.
+BILLED_STATUSES = frozenset({WorklistStatus.SUBMITTED, WorklistStatus.PAID, WorklistStatus.DENIED})
 
 
 class WorklistRow(models.Model):
@@ -169,6 +181,22 @@ class WorklistRow(models.Model):
     status = models.CharField(max_length=20, choices=WorklistStatus.choices)
     denial_reason = models.TextField(blank=True)
     status_changed_at = models.DateTimeField(null=True, blank=True)
+    #: For a row of a later version: the row of an earlier version whose claim went out
+    #: (submitted, paid, denied) and which this row continues, unchanged or correcting it.
+    #: Indexed only where set (the partial index below): most rows continue nothing.
+    supersedes = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="superseded_by",
+        db_index=False,
+    )
+    #: The lines of that claim, [{"code", "units", "unit_amount", "amount"}] with money as
+    #: strings of two decimals, when this row's lines differ (status needs_correction).
+    previous_lines = models.JSONField(null=True, blank=True)
+    #: Why the lines changed, in words (status needs_correction).
+    correction_reason = models.TextField(blank=True, default="")
 
     class Meta:
         ordering: ClassVar[list[str]] = ["patient__last_name", "patient__first_name", "id"]
@@ -180,6 +208,11 @@ class WorklistRow(models.Model):
         ]
         indexes: ClassVar[list[models.Index]] = [
             models.Index(fields=["practice", "month", "version", "status"]),
+            models.Index(
+                fields=["supersedes"],
+                condition=Q(supersedes__isnull=False),
+                name="worklist_row_supersedes",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -34,6 +34,16 @@ RULE_LABELS: dict[str, str] = {
     rules.COMPLEX_BELOW_60: "MDM attested, under 60 min",
     rules.MDM_NOT_BILLING_PRACTITIONER: "MDM by someone else",
     rules.ADDON_CAP_REACHED: "Add-on cap reached",
+    # Billing rules revision 2.
+    rules.FEES_FROM_OTHER_YEAR: "Fees of another year",
+    rules.CONDITION_NOT_CHRONIC: "Condition not chronic",
+    rules.DUPLICATE_CCM: "CCM already billed",
+    rules.CARE_PLAN_NOT_REVIEWED: "Care plan not reviewed in a year",
+    rules.CARE_PLAN_UNSIGNED: "Care plan not signed",
+    rules.ENTRY_OTHER_PRACTITIONER: "Another practitioner's time",
+    rules.ENTRY_LUMPED: "Time lumped in one entry",
+    rules.ENTRY_NOTE_REPEATED: "Copied notes",
+    rules.ENTRY_LATE: "Logged late",
 }
 
 SEVERITY_WORDS: dict[str, str] = {
@@ -58,6 +68,10 @@ ENTRY_RULES = frozenset(
         rules.ENTRY_NON_CLINICAL,
         rules.ENTRY_DURING_INPATIENT_STAY,
         rules.ENTRY_OVERLAP,
+        rules.ENTRY_OTHER_PRACTITIONER,
+        rules.ENTRY_LUMPED,
+        rules.ENTRY_NOTE_REPEATED,
+        rules.ENTRY_LATE,
     }
 )
 

@@ -4,17 +4,33 @@ the database in a fixed number of queries, the practice's fees, and live decisio
 from __future__ import annotations
 
 import datetime as dt
+import operator
 import re
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
+from types import MappingProxyType
 from typing import Any, NamedTuple
 
 from django.db import connection
-from django.db.models import F, QuerySet
+from django.db.models import (
+    BooleanField,
+    Case,
+    CharField,
+    ExpressionWrapper,
+    F,
+    FilteredRelation,
+    Func,
+    IntegerField,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce, Concat, NullIf, Trim
 
-from billing.models import FeeScheduleEntry, MdmAttestation
+from billing.models import FeeScheduleEntry
 from billing.rules import Decision, Facts, FactsError, Rulebook, evaluate
 from billing.rules import facts as rules_facts
 from billing.rules.rulebooks import rulebook_for_year
@@ -49,6 +65,40 @@ def _iso(day: dt.date | None) -> str | None:
     return day.isoformat() if day else None
 
 
+def user_display_name(path: str) -> Case:
+    """User.display_name of the user at `path` ("billing_practitioner",
+    "activity__performer"), worked out by the database in the query that reads the rows
+    that name the user (the facts' `names`: findings say "Dr. Diane Doctor, MD", never
+    "U5"); null when there is no user there."""
+    name = Coalesce(
+        NullIf(F(f"{path}__full_name"), Value("")),
+        NullIf(
+            Trim(Concat(F(f"{path}__first_name"), Value(" "), F(f"{path}__last_name"))), Value("")
+        ),
+        F(f"{path}__username"),
+    )
+    return Case(
+        When(**{f"{path}__isnull": True}, then=Value(None)),
+        When(**{f"{path}__credential": ""}, then=name),
+        default=Concat(name, Value(", "), F(f"{path}__credential")),
+        output_field=CharField(),
+    )
+
+
+#: A display name as the facts carry it (parse_facts refuses longer ones, or control
+#: characters): the first 200 characters, control characters dropped.
+_MAX_NAME_LENGTH = 200
+_NO_CONTROL = {code: None for code in [*range(0x20), 0x7F]}
+
+
+class _Shown(dict[str, str]):
+    """A display name as the facts carry it, worked out once per distinct name."""
+
+    def __missing__(self, name: str) -> str:
+        shown = self[name] = name.translate(_NO_CONTROL).strip()[:_MAX_NAME_LENGTH]
+        return shown
+
+
 def _grouped(queryset: QuerySet[Any, Any]) -> dict[int, list[tuple[Any, ...]]]:
     """The rows of a values_list whose first column is the patient id, by patient id (the
     id dropped)."""
@@ -78,16 +128,29 @@ PatientKey = tuple[int, int, str]
 @dataclass(frozen=True)
 class _MonthRows:
     """Every row the facts of some patients' month need, one query per kind, as tuples
-    (no model instances: the close reads millions of them)."""
+    (no model instances: the close reads millions of them). A person's display name
+    comes with each row that names them."""
 
-    conditions: dict[int, list[tuple[Any, ...]]]  # icd10, onset, resolved
-    consents: dict[int, list[tuple[Any, ...]]]  # date, method, revoked, practitioner id
-    visits: dict[int, list[tuple[Any, ...]]]  # date, code, ccm_discussed, practitioner id
-    care_plans: dict[int, list[tuple[Any, ...]]]  # established
+    conditions: dict[int, list[tuple[Any, ...]]]  # icd10, onset, resolved, attested
+    consents: dict[int, list[tuple[Any, ...]]]  # date, method, revoked, practitioner id, name
+    visits: dict[int, list[tuple[Any, ...]]]  # _Visit fields
+    care_plans: dict[int, list[tuple[Any, ...]]]  # established, reviewed, signer id, name
     other_services: dict[int, list[tuple[Any, ...]]]  # code, date, practitioner NPI
     stays: dict[int, list[tuple[Any, ...]]]  # admitted, discharged
     entries: dict[int, list[Any]]  # _ENTRY_COLUMNS, or TimeEntry objects for the engine
-    attestations: dict[int, tuple[Any, ...]]  # level, practitioner id, signed at
+    #: Per patient: the billing practitioner's name, then the month's MDM attestation
+    #: (level, practitioner id, signed at, practitioner's name; None when there is none).
+    patients: dict[int, tuple[Any, ...]]
+    #: For the engine's entries: each performer's name, by ref.
+    performer_names: dict[str, str | None]
+
+
+class _Visit(NamedTuple):
+    date: dt.date
+    code: str
+    ccm_discussed: bool
+    practitioner_id: int | None
+    practitioner_name: str | None
 
 
 #: A time entry of a patient: the activity it is a share of.
@@ -103,6 +166,8 @@ _ENTRY_COLUMNS = (
     "activity__performer_credential",
     "activity__activity",
     "activity__program",
+    "activity__note",
+    "activity__logged_on",
 )
 
 
@@ -118,27 +183,56 @@ def _load_month_rows(
     """The rows of the patients' month; with `engine`, the time entries come as the
     engine's TimeEntry objects (built while the rows are read: the close's hot path)."""
     in_patients = _ids_in("patient_id", patient_ids)
+    performer_names: dict[str, str | None] = {}
     return _MonthRows(
         conditions=_grouped(
             ChronicCondition.objects.filter(in_patients, onset__lte=last)
             .exclude(resolved__lt=first)
             .order_by("id")
-            .values_list("patient_id", "icd10", "onset", "resolved")
+            .values_list(
+                "patient_id",
+                "icd10",
+                "onset",
+                "resolved",
+                ExpressionWrapper(
+                    Q(attested_chronic_by__isnull=False), output_field=BooleanField()
+                ),
+            )
         ),
         consents=_grouped(
             Consent.objects.filter(in_patients)
             .order_by("date", "id")
-            .values_list("patient_id", "date", "method", "revoked", "billing_practitioner_id")
+            .values_list(
+                "patient_id",
+                "date",
+                "method",
+                "revoked",
+                "billing_practitioner_id",
+                user_display_name("billing_practitioner"),
+            )
         ),
         visits=_grouped(
             Visit.objects.filter(in_patients, date__lte=last)
             .order_by("date", "id")
-            .values_list("patient_id", "date", "code", "ccm_discussed", "practitioner_id")
+            .values_list(
+                "patient_id",
+                "date",
+                "code",
+                "ccm_discussed",
+                "practitioner_id",
+                user_display_name("practitioner"),
+            )
         ),
         care_plans=_grouped(
             CarePlan.objects.filter(in_patients, established__lte=last)
-            .order_by("established")
-            .values_list("patient_id", "established")
+            .order_by("established", "version")
+            .values_list(
+                "patient_id",
+                "established",
+                "reviewed",
+                "signed_by_id",
+                user_display_name("signed_by"),
+            )
         ),
         other_services=_grouped(
             OtherService.objects.filter(in_patients, date__range=(first, last))
@@ -147,54 +241,115 @@ def _load_month_rows(
         ),
         stays=_grouped(
             InpatientStay.objects.filter(in_patients, admitted__lte=last, discharged__gte=first)
-            .order_by("admitted", "id")
+            .order_by("admitted", "discharged", "id")
             .values_list("patient_id", "admitted", "discharged")
         ),
         # The engine's decision does not depend on the order of the entries (it sorts them
         # chronologically); the JSON-like facts keep the order people read.
-        entries=_engine_entries(_engine_entry_rows(patient_ids, first, last))
+        entries=_engine_entries(_engine_entry_rows(patient_ids, first, last), performer_names)
         if engine
         else _grouped(
             TimeShare.objects.filter(in_patients, date__range=(first, last))
             .order_by("date", "activity_id")
-            .values_list(*_ENTRY_COLUMNS)
+            .values_list(*_ENTRY_COLUMNS, _PERFORMER_NAME)
         ),
-        attestations={
+        patients={
             row[0]: row[1:]
             for row in _fetch(
-                MdmAttestation.objects.filter(in_patients, month=first).values_list(
-                    "patient_id", "level", "practitioner_id", "signed_at"
+                Patient.objects.filter(_ids_in("pk", patient_ids))
+                .annotate(
+                    mdm=FilteredRelation(
+                        "mdm_attestations", condition=Q(mdm_attestations__month=first)
+                    )
+                )
+                .values_list(
+                    "pk",
+                    user_display_name("billing_practitioner"),
+                    "mdm__level",
+                    "mdm__practitioner_id",
+                    "mdm__signed_at",
+                    user_display_name("mdm__practitioner"),
                 )
             )
         },
+        performer_names=performer_names,
     )
 
 
+def _ccm_began(
+    consents: list[tuple[Any, ...]], billing_id: int, first: dt.date, last: dt.date
+) -> dt.date:
+    """The day CCM began for the 12-month rule: the earliest consent to the billing
+    practitioner whose window (its date up to, not including, its revocation) overlaps
+    the month; the month's first day when none does (billing-rules.md s. 6)."""
+    counting = [
+        day
+        for day, _, revoked, practitioner_id, _ in consents
+        if practitioner_id == billing_id
+        and day <= last
+        and (revoked is None or (revoked > day and revoked > first))
+    ]
+    return min(counting) if counting else first
+
+
 def _visit_choice(
-    visits: list[tuple[Any, ...]],
-    consents: list[tuple[Any, ...]],
+    visits: list[_Visit],
+    began: dt.date,
     billing_id: int,
     rulebook: Rulebook,
-) -> tuple[dt.date | None, tuple[Any, ...] | None]:
-    """prior_visit_date: the latest visit with the billing practitioner before CCM began
-    (the earliest consent to them); initiating_visit: the first visit at which CCM was
-    discussed, preferring a qualifying code (billing rule INITIATING_VISIT_MISSING)."""
-    own = [v for v in visits if v[3] is None or v[3] == billing_id]
-    consent_dates = [c[0] for c in consents if c[3] == billing_id]
-    began = min(consent_dates) if consent_dates else None
-    prior = [v for v in own if began is not None and v[0] < began]
-    discussed = [v for v in own if v[2]]
-    qualifying = [v for v in discussed if v[1] in rulebook.initiating_visit_codes]
-    initiating = (qualifying or discussed)[0] if discussed else None
-    return (prior[-1][0] if prior else None), initiating
+) -> tuple[dt.date | None, _Visit | None]:
+    """Billing rule INITIATING_VISIT_MISSING's facts from the visits up to the month's
+    last day (in date order). prior_visit_date: the latest visit with a qualifying code
+    (the rulebook's initiating_visit_codes) by the billing practitioner on or before the
+    day CCM began. initiating_visit: the billing practitioner's latest visit at which CCM
+    was discussed, a qualifying one first (the latest is the one that can be within 365
+    days); when they have none, the latest such visit by anyone else, so the finding can
+    say whose it was (the engine counts only the billing practitioner's)."""
+    codes = rulebook.initiating_visit_codes
+    own = [visit for visit in visits if visit.practitioner_id == billing_id]
+    prior = [visit.date for visit in own if visit.code in codes and visit.date <= began]
+    discussed = [visit for visit in own if visit.ccm_discussed]
+    candidates = (
+        [visit for visit in discussed if visit.code in codes]
+        or discussed
+        or [visit for visit in visits if visit.ccm_discussed]
+    )
+    return (prior[-1] if prior else None), (candidates[-1] if candidates else None)
+
+
+def _plan_in_force(plans: list[tuple[Any, ...]]) -> tuple[Any, ...] | None:
+    """The care plan in force in the month: the latest established on/before its last
+    day, its latest version (rows in (established, version) order); billing rules
+    CARE_PLAN_MISSING, CARE_PLAN_NOT_REVIEWED and CARE_PLAN_UNSIGNED."""
+    return plans[-1] if plans else None
 
 
 def _seconds_of_day(start: dt.time | None) -> int | None:
     return None if start is None else start.hour * 3600 + start.minute * 60 + start.second
 
 
+def _optional_text(value: object) -> str | None:
+    """An optional string as the facts carry it: stripped, None when empty (a blank
+    credential is "not known", not a bad fact)."""
+    text = value.strip() if isinstance(value, str) else ""
+    return text or None
+
+
 def _entry_dict(row: tuple[Any, ...], staff_ref: str) -> dict[str, Any]:
-    activity_id, day, start, seconds, shared_with, kind, _, credential, activity, program = row
+    (
+        activity_id,
+        day,
+        start,
+        seconds,
+        shared_with,
+        kind,
+        _,
+        credential,
+        activity,
+        program,
+        note,
+        logged_on,
+    ) = row
     entry: dict[str, Any] = {
         "id": f"a{activity_id}",
         "date": day.isoformat(),
@@ -202,10 +357,11 @@ def _entry_dict(row: tuple[Any, ...], staff_ref: str) -> dict[str, Any]:
         "shared_with": shared_with,
         "performer": kind,
         "staff_id": staff_ref,
-        # A blank credential is "not known", which the facts say with null.
-        "credential": credential or None,
+        "credential": _optional_text(credential),
         "activity": activity,
         "program": program,
+        "note": _optional_text(note),
+        "logged_on": _iso(logged_on),
     }
     if start is not None:
         entry["start"] = start.strftime("%H:%M:%S")
@@ -220,6 +376,23 @@ class _Refs(dict[int, str]):
         return ref
 
 
+@dataclass(frozen=True)
+class _Month:
+    """What the facts of every patient of a month are built with: the month's first and
+    last day, its rulebook, and the people's refs and display names, each made once."""
+
+    first: dt.date
+    last: dt.date
+    rulebook: Rulebook
+    refs: _Refs
+    shown: _Shown
+
+    @classmethod
+    def of(cls, month: dt.date) -> _Month:
+        first = month_start(month)
+        return cls(first, month_end(month), rulebook_for_month(first), _Refs(), _Shown())
+
+
 class _PatientMonth(NamedTuple):
     """One patient's rows of the month as both facts builders start from them."""
 
@@ -228,17 +401,37 @@ class _PatientMonth(NamedTuple):
     billing_npi: str
     consents: list[tuple[Any, ...]]
     prior_visit: dt.date | None
-    initiating: tuple[Any, ...] | None
-    plans: list[tuple[Any, ...]]
-    attestation: tuple[Any, ...] | None
+    initiating: _Visit | None
+    plan: tuple[Any, ...] | None  # established, reviewed, signer id, signer's name
+    attestation: tuple[Any, ...] | None  # level, practitioner id, signed at, name
+    #: ref -> display name of every person these rows name (performers aside).
+    names: dict[str, str]
 
 
-def _patient_month(
-    key: PatientKey, rows: _MonthRows, rulebook: Rulebook, refs: _Refs
-) -> _PatientMonth:
+def _patient_month(key: PatientKey, rows: _MonthRows, month: _Month) -> _PatientMonth:
     pk, billing_id, billing_npi = key
+    refs, shown = month.refs, month.shown
     consents = rows.consents.get(pk, [])
-    prior_visit, initiating = _visit_choice(rows.visits.get(pk, []), consents, billing_id, rulebook)
+    visits = list(map(_Visit._make, rows.visits.get(pk, ())))
+    began = _ccm_began(consents, billing_id, month.first, month.last)
+    prior_visit, initiating = _visit_choice(visits, began, billing_id, month.rulebook)
+    plan = _plan_in_force(rows.care_plans.get(pk, []))
+    billing_name, level, attester_id, signed_at, attester_name = rows.patients.get(
+        pk, (None, None, None, None, None)
+    )
+    # Who these rows name (a name comes with its user id; null when there is no user).
+    names: dict[str, str] = {}
+    if billing_name:
+        names[refs[billing_id]] = shown[billing_name]
+    for consent in consents:
+        if consent[4]:
+            names[refs[consent[3]]] = shown[consent[4]]
+    if initiating is not None and initiating.practitioner_id and initiating.practitioner_name:
+        names[refs[initiating.practitioner_id]] = shown[initiating.practitioner_name]
+    if plan is not None and plan[3]:
+        names[refs[plan[2]]] = shown[plan[3]]
+    if level is not None and attester_name:
+        names[refs[attester_id]] = shown[attester_name]
     return _PatientMonth(
         pk,
         refs[billing_id],
@@ -246,24 +439,43 @@ def _patient_month(
         consents,
         prior_visit,
         initiating,
-        rows.care_plans.get(pk, []),
-        rows.attestations.get(pk),
+        plan,
+        (level, attester_id, signed_at) if level is not None else None,
+        names,
     )
 
 
-def _patient_facts_dict(
-    key: PatientKey, first: dt.date, rows: _MonthRows, rulebook: Rulebook, refs: _Refs
-) -> FactsDict:
-    pk, billing_ref, billing_npi, consents, prior_visit, initiating, plans, attestation = (
-        _patient_month(key, rows, rulebook, refs)
-    )
+def _other_practitioner(npi: str, billing_ref: str, billing_npi: str) -> str:
+    """Who billed a service elsewhere, as the facts name them: the billing practitioner
+    when the NPI is theirs (billing rule DUPLICATE_CCM), else the NPI, else "unknown"."""
+    npi = (npi or "").strip()
+    if billing_npi and npi == billing_npi:
+        return billing_ref
+    return npi or "unknown"
+
+
+def _patient_facts_dict(key: PatientKey, rows: _MonthRows, month: _Month) -> FactsDict:
+    patient = _patient_month(key, rows, month)
+    refs, shown, first = month.refs, month.shown, month.first
+    pk, billing_ref, billing_npi = patient.pk, patient.billing_ref, patient.billing_npi
+    initiating, plan, attestation = patient.initiating, patient.plan, patient.attestation
+    entries = rows.entries.get(pk, [])
+    names = patient.names  # this patient's own dict
+    for row in entries:  # _ENTRY_COLUMNS without the patient id, then the performer's name
+        if row[-1]:
+            names.setdefault(refs[row[6]], shown[row[-1]])
     return {
         "month": f"{first:%Y-%m}",
         "billing_practitioner": billing_ref,
         "patient": {
             "chronic_conditions": [
-                {"icd10": icd10, "onset": onset.isoformat(), "resolved": _iso(resolved)}
-                for icd10, onset, resolved in rows.conditions.get(pk, [])
+                {
+                    "icd10": icd10,
+                    "onset": onset.isoformat(),
+                    "resolved": _iso(resolved),
+                    "attested_chronic": attested,
+                }
+                for icd10, onset, resolved, attested in rows.conditions.get(pk, [])
             ],
             "consents": [
                 {
@@ -272,19 +484,26 @@ def _patient_facts_dict(
                     "revoked": _iso(revoked),
                     "billing_practitioner": refs[practitioner_id],
                 }
-                for day, method, revoked, practitioner_id in consents
+                for day, method, revoked, practitioner_id, _ in patient.consents
             ],
-            "prior_visit_date": _iso(prior_visit),
+            "prior_visit_date": _iso(patient.prior_visit),
             "initiating_visit": {
-                "date": initiating[0].isoformat(),
-                "code": initiating[1],
-                "ccm_discussed": initiating[2],
+                "date": initiating.date.isoformat(),
+                "code": initiating.code,
+                "ccm_discussed": initiating.ccm_discussed,
+                "practitioner": _ref_or_none(refs, initiating.practitioner_id),
             }
             if initiating
             else None,
-            "care_plan": {"established": plans[0][0].isoformat()} if plans else None,
+            "care_plan": {
+                "established": plan[0].isoformat(),
+                "reviewed": _iso(plan[1]),
+                "signed_by": _ref_or_none(refs, plan[2]),
+            }
+            if plan
+            else None,
         },
-        "time_entries": [_entry_dict(row, refs[row[6]]) for row in rows.entries.get(pk, [])],
+        "time_entries": [_entry_dict(row[:-1], refs[row[6]]) for row in entries],
         "mdm": {
             "level": attestation[0],
             "attested_by": refs[attestation[1]],
@@ -296,9 +515,7 @@ def _patient_facts_dict(
             {
                 "code": code,
                 "date": day.isoformat(),
-                "practitioner": billing_ref
-                if billing_npi and npi == billing_npi
-                else (npi or "unknown"),
+                "practitioner": _other_practitioner(npi, billing_ref, billing_npi),
             }
             for code, day, npi in rows.other_services.get(pk, [])
         ],
@@ -306,7 +523,12 @@ def _patient_facts_dict(
             {"from": admitted.isoformat(), "to": discharged.isoformat()}
             for admitted, discharged in rows.stays.get(pk, [])
         ],
+        "names": names,
     }
+
+
+def _ref_or_none(refs: _Refs, user_id: int | None) -> str | None:
+    return None if user_id is None else refs[user_id]
 
 
 def _text(value: object, field: str, *, upper: bool = False) -> str:
@@ -319,7 +541,7 @@ def _text(value: object, field: str, *, upper: bool = False) -> str:
 
 def _engine_conditions(rows: list[tuple[Any, ...]]) -> tuple[rules_facts.ChronicCondition, ...]:
     out = []
-    for index, (icd10, onset, resolved) in enumerate(rows):
+    for index, (icd10, onset, resolved, attested) in enumerate(rows):
         code = _text(icd10, f"patient.chronic_conditions[{index}].icd10", upper=True)
         if not _ICD10.match(code):
             raise FactsError(
@@ -327,13 +549,17 @@ def _engine_conditions(rows: list[tuple[Any, ...]]) -> tuple[rules_facts.Chronic
             )
         if resolved is not None and resolved < onset:
             raise FactsError(f"patient.chronic_conditions[{index}].resolved", "is before the onset")
-        out.append(rules_facts.ChronicCondition(icd10=code, onset=onset, resolved=resolved))
+        out.append(
+            rules_facts.ChronicCondition(
+                icd10=code, onset=onset, resolved=resolved, attested_chronic=bool(attested)
+            )
+        )
     return tuple(out)
 
 
 def _engine_consents(rows: list[tuple[Any, ...]], refs: _Refs) -> tuple[rules_facts.Consent, ...]:
     out = []
-    for index, (day, method, revoked, practitioner_id) in enumerate(rows):
+    for index, (day, method, revoked, practitioner_id, _) in enumerate(rows):
         if revoked is not None and revoked < day:
             raise FactsError(f"patient.consents[{index}].revoked", "is before the consent date")
         if method and method.strip() not in rules_facts.CONSENT_METHODS:
@@ -354,9 +580,9 @@ class _Normalised(dict[object, str | None]):
     when empty), worked out once per distinct value: a month repeats a handful of them."""
 
     def __missing__(self, value: object) -> str | None:
-        text = value.strip() if isinstance(value, str) else ""
-        self[value] = text or None
-        return text or None
+        text = _optional_text(value)
+        self[value] = text
+        return text
 
 
 class _Programs(dict[object, str]):
@@ -370,52 +596,89 @@ class _Programs(dict[object, str]):
         return text
 
 
+class _SecondsOfDay(Func):
+    """A time of day as whole seconds after midnight (PostgreSQL)."""
+
+    template = "floor(extract(epoch FROM %(expressions)s))::int"
+    output_field = IntegerField()
+
+
+#: The performer's display name, read with each entry (the facts' `names`).
+_PERFORMER_NAME = user_display_name("activity__performer")
+
+
 def _engine_entry_rows(patient_ids: Sequence[int], first: dt.date, last: dt.date) -> list[Any]:
     """The patients' time entries of the month, one row per share, in TimeEntry's field
     order after the patient id: id ('a' + activity id), date, seconds, performer, start
     (whole seconds after midnight), staff (user id), credential, activity, program,
-    shared_with. On PostgreSQL the id and the start are made by the database (the close
-    reads millions); elsewhere (SQLite in development) from the ORM's rows."""
+    shared_with, note, logged_on; then the performer's display name. On PostgreSQL the
+    id and the start are made by the database (the close reads millions); elsewhere
+    (SQLite in development) from the ORM's rows."""
+    shares = TimeShare.objects.filter(_ids_in("patient_id", patient_ids), date__range=(first, last))
     if connection.vendor != "postgresql":
         return [
             _as_engine_row(row[0], row[1:])
-            for row in TimeShare.objects.filter(
-                _ids_in("patient_id", patient_ids), date__range=(first, last)
-            ).values_list(*_ENTRY_COLUMNS)
+            for row in shares.values_list(*_ENTRY_COLUMNS, _PERFORMER_NAME)
         ]
-    sql = (
-        "SELECT s.patient_id, 'a' || s.activity_id, a.date, a.duration_seconds,"
-        " a.performer_kind, floor(extract(epoch FROM a.started_at))::int, a.performer_id,"
-        " a.performer_credential, a.activity, a.program, a.patient_count"
-        " FROM timelog_timeshare s JOIN timelog_timeactivity a ON a.id = s.activity_id"
-        " WHERE s.patient_id = ANY(%s::bigint[]) AND s.date BETWEEN %s AND %s"
+    return _fetch(
+        shares.values_list(
+            "patient_id",
+            Concat(Value("a"), F("activity_id"), output_field=CharField()),
+            "activity__date",
+            "activity__duration_seconds",
+            "activity__performer_kind",
+            _SecondsOfDay("activity__started_at"),
+            "activity__performer_id",
+            "activity__performer_credential",
+            "activity__activity",
+            "activity__program",
+            "activity__patient_count",
+            "activity__note",
+            "activity__logged_on",
+            _PERFORMER_NAME,
+        )
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [list(patient_ids), first, last])
-        rows: list[Any] = cursor.fetchall()
-        return rows
 
 
-def _engine_entries(rows: Sequence[Any]) -> dict[int, list[Any]]:
+def _engine_entries(
+    rows: Sequence[Any], performer_names: dict[str, str | None]
+) -> dict[int, list[Any]]:
     """The patients' time entries as the engine's TimeEntry, by patient id: what
-    parse_facts makes of `_entry_dict` (tests compare the two), without the round trip.
+    parse_facts makes of `_entry_dict` (tests compare the two), without the round trip;
+    `performer_names` is filled with each performer's name, by ref.
 
     The hot loop of the close (millions of entries): one pass over the rows of
-    `_engine_entry_rows`, a TimeEntry made from each (a named tuple), strings normalised
-    once per distinct value."""
+    `_engine_entry_rows`, a TimeEntry made from each (a named tuple), repeated strings
+    normalised once per distinct value (notes are stripped one by one: they are many)."""
     make = rules_facts.TimeEntry._make
     performers = rules_facts.PERFORMERS
     refs, credentials, activities, programs = _Refs(), _Normalised(), _Normalised(), _Programs()
     grouped: dict[int, list[Any]] = {}
     for row in rows:
-        patient_id, id_, day, seconds, kind, start, staff, credential, activity, program, shared = (
-            row
-        )
+        (
+            patient_id,
+            id_,
+            day,
+            seconds,
+            kind,
+            start,
+            staff,
+            credential,
+            activity,
+            program,
+            shared,
+            note,
+            logged_on,
+            name,
+        ) = row
         entries = grouped.get(patient_id)
         if entries is None:
             entries = grouped[patient_id] = []
         if kind not in performers or not 0 < seconds <= _MAX_ENTRY_SECONDS or shared <= 0:
             _bad_entry(len(entries), kind, seconds, shared)
+        ref = refs[staff]
+        if ref not in performer_names:
+            performer_names[ref] = name
         entries.append(
             make(
                 (
@@ -424,13 +687,13 @@ def _engine_entries(rows: Sequence[Any]) -> dict[int, list[Any]]:
                     seconds,
                     kind,
                     start,
-                    refs[staff],
+                    ref,
                     credentials[credential],
                     activities[activity],
                     programs[program],
                     shared,
-                    None,  # note
-                    None,  # logged_on
+                    note or None,  # stored stripped (timelog.services)
+                    logged_on,
                 )
             )
         )
@@ -445,13 +708,15 @@ def _bad_entry(index: int, kind: str, seconds: int, shared_with: int) -> None:
     raise FactsError(f"time_entries[{index}].seconds", f"out of range: {seconds}")
 
 
-def _patient_engine_facts(
-    key: PatientKey, first: dt.date, rows: _MonthRows, rulebook: Rulebook, refs: _Refs
-) -> Facts:
+_STAFF_ID = operator.itemgetter(rules_facts.TimeEntry._fields.index("staff_id"))
+
+
+def _patient_engine_facts(key: PatientKey, rows: _MonthRows, month: _Month) -> Facts:
     """The Facts parse_facts would make of _patient_facts_dict, built directly."""
-    pk, billing_ref, billing_npi, consents, prior_visit, initiating, plans, attestation = (
-        _patient_month(key, rows, rulebook, refs)
-    )
+    patient = _patient_month(key, rows, month)
+    refs, shown, first = month.refs, month.shown, month.first
+    pk, billing_ref, billing_npi = patient.pk, patient.billing_ref, patient.billing_npi
+    initiating, plan, attestation = patient.initiating, patient.plan, patient.attestation
     mdm = None
     if attestation is not None:
         level = attestation[0]
@@ -460,31 +725,40 @@ def _patient_engine_facts(
         mdm = rules_facts.Mdm(
             level=level, attested_by=refs[attestation[1]], date=attestation[2].date()
         )
+    names = patient.names  # this patient's own dict
+    entries = rows.entries.get(pk, ())
+    for ref in set(map(_STAFF_ID, entries)):
+        name = rows.performer_names.get(ref)
+        if name and ref not in names:
+            names[ref] = shown[name]
     return Facts(
         month=rules_facts.Month(first.year, first.month),
         billing_practitioner=billing_ref,
         patient=rules_facts.Patient(
             chronic_conditions=_engine_conditions(rows.conditions.get(pk, [])),
-            consents=_engine_consents(consents, refs),
-            prior_visit_date=prior_visit,
+            consents=_engine_consents(patient.consents, refs),
+            prior_visit_date=patient.prior_visit,
             initiating_visit=None
             if initiating is None
             else rules_facts.InitiatingVisit(
-                date=initiating[0],
-                code=_text(initiating[1], "patient.initiating_visit.code", upper=True),
-                ccm_discussed=bool(initiating[2]),
+                date=initiating.date,
+                code=_text(initiating.code, "patient.initiating_visit.code", upper=True),
+                ccm_discussed=bool(initiating.ccm_discussed),
+                practitioner=_ref_or_none(refs, initiating.practitioner_id),
             ),
-            care_plan=rules_facts.CarePlan(established=plans[0][0]) if plans else None,
+            care_plan=None
+            if plan is None
+            else rules_facts.CarePlan(
+                established=plan[0], reviewed=plan[1], signed_by=_ref_or_none(refs, plan[2])
+            ),
         ),
-        time_entries=tuple(rows.entries.get(pk, ())),
+        time_entries=tuple(entries),
         mdm=mdm,
         other_services=tuple(
             rules_facts.OtherService(
                 code=_text(code, f"other_services[{index}].code", upper=True),
                 date=day,
-                practitioner=billing_ref
-                if billing_npi and npi == billing_npi
-                else ((npi or "").strip() or "unknown"),
+                practitioner=_other_practitioner(npi, billing_ref, billing_npi),
             )
             for index, (code, day, npi) in enumerate(rows.other_services.get(pk, []))
         ),
@@ -492,6 +766,7 @@ def _patient_engine_facts(
             rules_facts.InpatientStay(start=admitted, end=discharged)
             for admitted, discharged in rows.stays.get(pk, [])
         ),
+        names=MappingProxyType(names),
     )
 
 
@@ -522,11 +797,10 @@ def patients_month_facts(patients: Sequence[Patient], month: dt.date) -> dict[in
     """The billing-rules.md facts of each patient's month, by patient id, in eight queries
     whatever the number of patients and entries. `patients` need `billing_practitioner`
     loaded (select_related) to keep that promise."""
-    first, last = month_start(month), month_end(month)
+    built = _Month.of(month)
     keys = _patient_keys(patients)
-    rows = _load_month_rows([key[0] for key in keys], first, last)
-    rulebook, refs = rulebook_for_month(first), _Refs()
-    return {key[0]: _patient_facts_dict(key, first, rows, rulebook, refs) for key in keys}
+    rows = _load_month_rows([key[0] for key in keys], built.first, built.last)
+    return {key[0]: _patient_facts_dict(key, rows, built) for key in keys}
 
 
 def patients_month_engine_facts(keys: Sequence[PatientKey], month: dt.date) -> dict[int, Facts]:
@@ -534,10 +808,9 @@ def patients_month_engine_facts(keys: Sequence[PatientKey], month: dt.date) -> d
     parse_facts(patients_month_facts(...)) gives (or a FactsError naming the field), built
     straight from database rows without the JSON-like round trip (the close's hot path).
     `keys` are (patient id, billing practitioner id, NPI), as `patient_keys` reads them."""
-    first, last = month_start(month), month_end(month)
-    rows = _load_month_rows([key[0] for key in keys], first, last, engine=True)
-    rulebook, refs = rulebook_for_month(first), _Refs()
-    return {key[0]: _patient_engine_facts(key, first, rows, rulebook, refs) for key in keys}
+    built = _Month.of(month)
+    rows = _load_month_rows([key[0] for key in keys], built.first, built.last, engine=True)
+    return {key[0]: _patient_engine_facts(key, rows, built) for key in keys}
 
 
 def rulebook_for_month(month: dt.date) -> Rulebook:
@@ -563,21 +836,45 @@ def practice_fees(practice: Practice, year: int) -> dict[str, Decimal]:
 
 
 def practice_rulebook(practice: Practice, month: dt.date) -> Rulebook:
-    """The month's rulebook with the practice's fee schedule applied."""
-    return with_practice_fees(practice, rulebook_for_month(month))
+    """The month's rulebook priced for the month's own year (billing-rules.md section 1):
+    the shipped rulebook of that year, or the nearest, with the practice's fee schedule
+    loaded for that year."""
+    return with_practice_fees(practice, rulebook_for_month(month), month.year)
 
 
-def with_practice_fees(practice: Practice, rulebook: Rulebook) -> Rulebook:
-    """The rulebook with the practice's fees of its year (the engine takes the fees it is
-    given; billing-rules.md section 1)."""
-    fees = practice_fees(practice, rulebook.year)
+def with_practice_fees(practice: Practice, rulebook: Rulebook, year: int) -> Rulebook:
+    """The rulebook with the practice's fees loaded for `year` (the month's calendar
+    year, not the rulebook's: a schedule loaded for 2027 prices 2027 months whatever
+    rulebook they fall back to). A schedule that covers every code prices the month at
+    that year; one that covers some codes keeps the rulebook's year for the others, so
+    the engine still says the month is priced with another year's fees
+    (FEES_FROM_OTHER_YEAR)."""
+    fees = practice_fees(practice, year)
     known = {code: amount for code, amount in fees.items() if code in rulebook.codes}
-    return rulebook.with_fees(known) if known else rulebook
+    if not known:
+        return rulebook
+    covers_all = set(known) == set(rulebook.codes)
+    return rulebook.with_fees(known, year=year if covers_all else None)
 
 
 def _as_engine_row(patient_id: int, row: tuple[Any, ...]) -> tuple[Any, ...]:
-    """A row of `_ENTRY_COLUMNS` (without the patient id) as `_engine_entry_rows` gives it."""
-    activity_id, day, start, seconds, shared_with, kind, staff, credential, activity, program = row
+    """A row of `_ENTRY_COLUMNS` and the performer's name (without the patient id) as
+    `_engine_entry_rows` gives it."""
+    (
+        activity_id,
+        day,
+        start,
+        seconds,
+        shared_with,
+        kind,
+        staff,
+        credential,
+        activity,
+        program,
+        note,
+        logged_on,
+        name,
+    ) = row
     return (
         patient_id,
         f"a{activity_id}",
@@ -590,22 +887,27 @@ def _as_engine_row(patient_id: int, row: tuple[Any, ...]) -> tuple[Any, ...]:
         activity,
         program,
         shared_with,
+        note,
+        logged_on,
+        name,
     )
 
 
 def patient_month_decision(*, patient: Patient, month: dt.date) -> tuple[FactsDict, Decision]:
     """The live decision of one patient-month: the same engine the month close runs, on
     the same facts (built once from the rows, as JSON-like facts and as engine Facts)."""
-    first, last = month_start(month), month_end(month)
+    built = _Month.of(month)
     key = _patient_keys([patient])[0]
-    rows = _load_month_rows([patient.pk], first, last)
-    rulebook, refs = rulebook_for_month(first), _Refs()
-    facts = _patient_facts_dict(key, first, rows, rulebook, refs)
+    rows = _load_month_rows([patient.pk], built.first, built.last)
+    facts = _patient_facts_dict(key, rows, built)
+    performer_names: dict[str, str | None] = {}
     rows = replace(
         rows,
         entries=_engine_entries(
-            [_as_engine_row(patient.pk, row) for row in rows.entries[patient.pk]]
+            [_as_engine_row(patient.pk, row) for row in rows.entries.get(patient.pk, [])],
+            performer_names,
         ),
+        performer_names=performer_names,
     )
-    engine_facts = _patient_engine_facts(key, first, rows, rulebook, refs)
+    engine_facts = _patient_engine_facts(key, rows, built)
     return facts, evaluate(engine_facts, practice_rulebook(patient.practice, month))

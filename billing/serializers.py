@@ -85,6 +85,20 @@ class WorklistRowSerializer(serializers.Serializer):  # type: ignore[type-arg]
     rulebook = serializers.CharField()
     status = serializers.CharField()
     denial_reason = serializers.CharField(allow_blank=True)
+    supersedes = serializers.IntegerField(
+        source="supersedes_id",
+        allow_null=True,
+        help_text="The row of an earlier version whose claim went out (submitted, paid or "
+        "denied) and which this row continues, unchanged or correcting it.",
+    )
+    previous_lines = ClaimLineSerializer(
+        many=True,
+        allow_null=True,
+        help_text="The lines of that claim when this row's lines differ (needs_correction).",
+    )
+    correction_reason = serializers.CharField(
+        allow_blank=True, help_text="Why the lines changed (needs_correction)."
+    )
     claim_missing = serializers.SerializerMethodField(
         help_text="What this billable row lacks to go out as an 837P or FHIR claim."
     )

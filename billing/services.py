@@ -121,6 +121,9 @@ ROW_TRANSITIONS: dict[str, frozenset[str]] = {
     WorklistStatus.DENIED: frozenset({WorklistStatus.SUBMITTED}),
     WorklistStatus.PAID: frozenset(),
     WorklistStatus.NOT_BILLABLE: frozenset(),
+    # The correction (or void) of a claim that went out is sent like a claim.
+    WorklistStatus.NEEDS_CORRECTION: frozenset({WorklistStatus.SUBMITTED}),
+    WorklistStatus.SUPERSEDED: frozenset(),
 }
 
 
@@ -129,13 +132,24 @@ def worklist_row_set_status(
     *, row: WorklistRow, actor: User, status: str, denial_reason: str = ""
 ) -> WorklistRow:
     """Billing staff move a claim through review → submitted → paid or denied (with a
-    reason); only rows of the month's current close version; audited."""
+    reason), and a correction of a claim that went out (needs_correction, after a
+    re-close) to submitted once it is sent; only rows of the month's current close
+    version; audited.
+
+    The billing month is locked first, then the row (ccm.locks: months before the rows
+    changed): a re-close claims the month under the same lock before reading which claims
+    went out, so a status change either commits before that read or finds its row's
+    version superseded (409)."""
+    current_version = (
+        BillingMonth.objects.select_for_update(no_key=True)
+        .values_list("version", flat=True)
+        .get(practice_id=row.practice_id, month=row.month)
+    )
     row = WorklistRow.objects.select_for_update(no_key=True).get(pk=row.pk)
-    current = BillingMonth.objects.get(practice_id=row.practice_id, month=row.month)
-    if row.version != current.version:
+    if row.version != current_version:
         raise PeriodClosed(
             f"This row belongs to version {row.version}; the month is now at "
-            f"version {current.version}."
+            f"version {current_version}."
         )
     if status not in ROW_TRANSITIONS.get(row.status, frozenset()):
         allowed = ", ".join(sorted(ROW_TRANSITIONS.get(row.status, frozenset()))) or "none"

@@ -27,8 +27,10 @@ from billing.call_list import (
 )
 from billing.call_progress import call_list_progress
 from billing.live_decisions import decide_months
+from billing.models import WorklistRow
 from billing.progress import PlainFinding, entry_flags, month_progress
 from billing.selectors import practice_rulebook
+from billing.worklist import current_version
 from ccm.audit import audit_read
 from ccm.gc_pause import gc_paused
 from ccm.models import ALL_ROLES, CARE_TEAM_ROLES, BillingMonth, User
@@ -148,13 +150,28 @@ class LineRow:
     amount: str
 
 
+def _closed_claim(patient: Patient, first: dt.date) -> WorklistRow | None:
+    """The patient's row of the month's latest close, with its lines (None before the
+    first close): what was billed, and after a re-close what went out before."""
+    version = current_version(patient.practice, first)
+    if not version:
+        return None
+    return (
+        WorklistRow.objects.filter(patient=patient, month=first, version=version)
+        .prefetch_related("lines")
+        .first()
+    )
+
+
 @role_required(ALL_ROLES)
 def patient_month(request: HttpRequest, pk: int, month: str) -> HttpResponse:
     """One patient's month: the timeline of its entries (each patient is credited its
     even share of a shared activity) and the live decision of billing-rules.md section 3:
     tier, claim lines with units and amounts, counted minutes, the next threshold, and
-    every finding (section 4) in plain words with its severity. Everyone in the practice
-    may look; another practice's patient is a 404."""
+    every finding (section 4) in plain words with its severity; once the month is
+    closed, its worklist row too (after a re-close, the lines that went out beside the
+    new ones, with the reason). Everyone in the practice may look; another practice's
+    patient is a 404."""
     user = _user(request)
     try:
         first = parse_month(month)
@@ -229,5 +246,6 @@ def patient_month(request: HttpRequest, pk: int, month: str) -> HttpResponse:
             "log_url": f"{reverse('log-time')}?patient={patient.pk}" if can_log else None,
             "patient_url": _url_or_none("patient-detail", patient.pk),
             "rulebook": rulebook,
+            "claim": _closed_claim(patient, first),
         },
     )

@@ -40,7 +40,7 @@ from billing.dashboard import (
 )
 from billing.models import MdmAttestation, MdmLevel, WorklistRow, WorklistStatus
 from billing.progress import RULE_LABELS, SEVERITY_WORDS, TIER_WORDS, PlainFinding, plain_finding
-from billing.rules import Decision, FactsError, Line, evaluate, parse_facts
+from billing.rules import Decision, FactsError, evaluate, parse_facts
 from billing.rules import findings as rules
 from billing.selectors import patients_month_facts, practice_rulebook
 from billing.services import (
@@ -53,12 +53,14 @@ from billing.worklist import current_version, worklist_rows, worklist_rows_any_v
 from ccm.exceptions import PeriodClosed
 from ccm.models import BillingMonth, Practice, Role, User
 from ccm.npi import validate_npi
-from ccm.periods import billing_month_status, month_end, month_start, parse_month
+from ccm.periods import billing_month_status, month_start, parse_month
 from ccm.views import role_required
 from patients.forms import DateInput, apply_service_errors
+from patients.icd10 import icd10_lookup
 from patients.models import OtherService, Patient
 from patients.selectors import practice_practitioners
 from patients.services import other_service_create
+from timelog.models import ActivityType
 
 BILLING_STAFF = frozenset({Role.BILLING, Role.ADMIN})
 #: Practitioners may look at the dashboard and the worklist; only billing staff act.
@@ -104,26 +106,32 @@ def _error_text(error: ValidationError) -> str:
     return " ".join(error.messages)
 
 
-def _lines_text(lines: tuple[Line, ...]) -> str:
-    """Claim lines as billers read them: '99487 + 99489 ×2'."""
-    return " + ".join(
-        line.code if line.units == 1 else f"{line.code} ×{line.units}" for line in lines
-    )
-
-
 # -- the practitioner's MDM queue ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CareItem:
+    """One entry of the month's care-management time, as a practitioner reads it."""
+
+    date: dt.date
+    activity: str
+    note: str
 
 
 @dataclass(frozen=True)
 class QueueRow:
     """A patient-month that may be complex CCM: 60+ counted staff minutes and no
-    qualifying MDM (billing rule COMPLEX_NO_MDM). `now` is the decision as it stands;
-    `if_complex` the decision with moderate MDM by the billing practitioner."""
+    qualifying MDM (billing rule COMPLEX_NO_MDM), with the clinical facts the
+    practitioner judges the medical decision-making from: the minutes, the chronic
+    conditions active in the month and what the care team did. Never a fee, an amount or
+    what attesting would change in the claim: the family follows the clinical facts,
+    never the fee (billing-rules.md section 4)."""
 
     patient: Patient
     month: dt.date
     now: Decision
-    if_complex: Decision
+    conditions: tuple[tuple[str, str], ...]
+    care: tuple[CareItem, ...]
     blocks: tuple[PlainFinding, ...]
     attested_by_other: bool
 
@@ -140,25 +148,12 @@ class QueueRow:
         return self.now.counted_seconds.total // 60
 
     @property
-    def now_text(self) -> str:
-        return _lines_text(self.now.lines) or "Not billable"
+    def staff_minutes(self) -> int:
+        return self.now.counted_seconds.clinical_staff // 60
 
     @property
-    def complex_text(self) -> str:
-        return _lines_text(self.if_complex.lines) or "Not billable"
-
-    @property
-    def gain(self) -> Decimal:
-        return self.if_complex.total_amount - self.now.total_amount
-
-    @property
-    def gain_text(self) -> str:
-        """The difference complex CCM makes: '+$77.00', '−$23.42' or 'same amount'. The
-        family follows the clinical facts, never the fee (billing-rules.md section 4)."""
-        if self.gain == 0:
-            return "same amount"
-        sign = "+" if self.gain > 0 else "−"
-        return f"{sign}${abs(self.gain):.2f}"
+    def practitioner_minutes(self) -> int:
+        return self.now.counted_seconds.practitioner // 60
 
 
 @dataclass(frozen=True)
@@ -178,10 +173,34 @@ class SignedRow:
     decision: Decision | None
 
     @property
-    def now_text(self) -> str:
-        if self.decision is None:
-            return ""
-        return _lines_text(self.decision.lines) or "Not billable"
+    def minutes(self) -> int | None:
+        return None if self.decision is None else self.decision.counted_seconds.total // 60
+
+
+def _conditions(decision: Decision) -> tuple[tuple[str, str], ...]:
+    """The chronic conditions the month counts (the decision's diagnoses), described."""
+    described = []
+    for code in decision.diagnoses:
+        try:
+            description = icd10_lookup(code).description
+        except ValidationError:
+            description = ""
+        described.append((code, description))
+    return tuple(described)
+
+
+def _care(facts: Mapping[str, Any]) -> tuple[CareItem, ...]:
+    """The month's CCM entries, by date: what was done."""
+    labels = dict(ActivityType.choices)
+    return tuple(
+        CareItem(
+            dt.date.fromisoformat(entry["date"]),
+            labels.get(entry["activity"], entry["activity"] or ""),
+            entry.get("note") or "",
+        )
+        for entry in facts["time_entries"]
+        if entry["program"] == "ccm"
+    )
 
 
 def _mdm_qualifies(facts: Mapping[str, Any]) -> bool:
@@ -205,10 +224,10 @@ def mdm_queue_build(
 ) -> tuple[list[QueueMonth], list[SignedRow], list[str]]:
     """The practitioner's queue (billing rules COMPLEX_NO_MDM and family "complex"): their
     active patients whose month counts 60+ minutes of staff and practitioner time
-    (s = c + p) without moderate or high MDM attested by them, with what the month bills
-    now and what it would bill as complex; and the attestations they signed for those
-    months. Per month: the facts of all their patients at once, one rulebook: a fixed
-    number of queries."""
+    (s = c + p) without moderate or high MDM attested by them, with the clinical facts
+    (minutes, conditions, what was done) and never a fee or an amount; and the
+    attestations they signed for those months. Per month: the facts of all their
+    patients at once, one rulebook: a fixed number of queries."""
     practice: Practice = practitioner.practice  # type: ignore[assignment]
     patients = list(
         Patient.objects.filter(practice=practice, billing_practitioner=practitioner, is_active=True)
@@ -221,7 +240,6 @@ def mdm_queue_build(
     for first, status in _queue_months(practice, today):
         rulebook = practice_rulebook(practice, first)
         facts_by_patient = patients_month_facts(patients, first) if patients else {}
-        attest_day = min(today, month_end(first)).isoformat()
         rows: list[QueueRow] = []
         for patient in patients:
             facts = facts_by_patient[patient.pk]
@@ -233,21 +251,13 @@ def mdm_queue_build(
             decisions[(patient.pk, first)] = now
             if now.counted_seconds.total < COMPLEX_SECONDS or _mdm_qualifies(facts):
                 continue
-            hypothetical = dict(
-                facts,
-                mdm={
-                    "level": MdmLevel.MODERATE,
-                    "attested_by": facts["billing_practitioner"],
-                    "date": attest_day,
-                },
-            )
-            if_complex = evaluate(parse_facts(hypothetical), rulebook)
             rows.append(
                 QueueRow(
                     patient=patient,
                     month=first,
                     now=now,
-                    if_complex=if_complex,
+                    conditions=_conditions(now),
+                    care=_care(facts),
                     blocks=tuple(
                         plain_finding(f)
                         for f in now.findings
@@ -577,12 +587,15 @@ class RowFinding:
 
 @dataclass(frozen=True)
 class WorklistEntry:
-    """One worklist row as the page prints it."""
+    """One worklist row as the page prints it; after a re-close, the lines of the claim
+    that went out beside the new ones (`previous_codes`, needs_correction) with the
+    reason."""
 
     row: WorklistRow
     codes: list[str]
     findings: list[RowFinding]
     transitions: list[tuple[str, str]]
+    previous_codes: list[str]
 
     @property
     def tier_text(self) -> str:
@@ -608,10 +621,16 @@ def _row_findings(row: WorklistRow) -> list[RowFinding]:
     return sorted(found, key=lambda f: SEVERITY_ORDER.get(f.severity, 3))
 
 
+def _transition_label(row: WorklistRow, status: str) -> str:
+    if row.status == WorklistStatus.NEEDS_CORRECTION and status == WorklistStatus.SUBMITTED:
+        return "Mark correction sent"
+    return TRANSITION_LABELS[WorklistStatus(status)]
+
+
 def _worklist_entry(row: WorklistRow, can_act: bool) -> WorklistEntry:
     transitions = (
         [
-            (status, TRANSITION_LABELS[WorklistStatus(status)])
+            (status, _transition_label(row, status))
             for status in sorted(
                 ROW_TRANSITIONS.get(row.status, frozenset()),
                 key=lambda status: TRANSITION_ORDER.index(WorklistStatus(status)),
@@ -628,6 +647,10 @@ def _worklist_entry(row: WorklistRow, can_act: bool) -> WorklistEntry:
         ],
         findings=_row_findings(row),
         transitions=transitions,
+        previous_codes=[
+            line["code"] if line["units"] == 1 else f"{line['code']} ×{line['units']}"
+            for line in row.previous_lines or []
+        ],
     )
 
 

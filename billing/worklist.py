@@ -6,11 +6,12 @@ from __future__ import annotations
 import csv
 import datetime as dt
 from collections.abc import Iterator
+from decimal import Decimal
 from typing import Any
 
 from django.db.models import Prefetch, QuerySet
 
-from billing.models import ClaimLine, WorklistRow
+from billing.models import ClaimLine, WorklistRow, WorklistStatus
 from ccm.models import BillingMonth, Practice
 
 EXPORT_HEADER = (
@@ -89,9 +90,44 @@ class _Echo:
         return value
 
 
+def _findings_cell(row: WorklistRow) -> str:
+    """The row's findings, `RULE: message` joined with `;`; a correction's reason first."""
+    findings = [f"{f['rule']}: {f['message']}" for f in row.findings]
+    if row.status == WorklistStatus.NEEDS_CORRECTION and row.correction_reason:
+        findings.insert(0, f"NEEDS_CORRECTION: {row.correction_reason}")
+    return neutralise(";".join(findings))
+
+
+def _csv_row(row: WorklistRow, code: str, units: int, amount: Decimal) -> list[object]:
+    patient, practitioner = row.patient, row.billing_practitioner
+    return [
+        neutralise(patient.mrn),
+        neutralise(f"{patient.last_name}, {patient.first_name}"),
+        patient.birth_date.isoformat(),
+        neutralise(practitioner.display_name),
+        practitioner.npi,
+        f"{row.month:%Y-%m}",
+        row.service_date.isoformat() if row.service_date else "",
+        row.tier,
+        code,
+        units,
+        f"{amount:.2f}",
+        neutralise(";".join(row.diagnoses)),
+        row.counted_minutes,
+        row.status,
+        _findings_cell(row),
+    ]
+
+
 def export_csv_lines(rows: QuerySet[WorklistRow]) -> Iterator[str]:
     """The CSV text of interface.md, line by line: one line per claim line of the
-    billable rows, read in batches so memory does not grow with the number of rows."""
+    billable rows, read in batches so memory does not grow with the number of rows.
+
+    After a re-close the status column tells a new claim (ready, needs_review) from one
+    that already went out (submitted, paid, denied: carried unchanged, never to be sent
+    again) and from a correction of one (needs_correction, its reason first among the
+    findings). A correction that bills nothing (a void of the claim that went out) has
+    no line: it is listed once, with no code and a zero amount, after the lines."""
     writer = csv.writer(_Echo())
     yield writer.writerow(EXPORT_HEADER)
     lines = (
@@ -100,24 +136,12 @@ def export_csv_lines(rows: QuerySet[WorklistRow]) -> Iterator[str]:
         .order_by("row__patient__last_name", "row__patient__first_name", "row_id", "id")
     )
     for line in lines.iterator(chunk_size=2000):
-        row = line.row
-        patient, practitioner = row.patient, row.billing_practitioner
-        yield writer.writerow(
-            [
-                neutralise(patient.mrn),
-                neutralise(f"{patient.last_name}, {patient.first_name}"),
-                patient.birth_date.isoformat(),
-                neutralise(practitioner.display_name),
-                practitioner.npi,
-                f"{row.month:%Y-%m}",
-                row.service_date.isoformat() if row.service_date else "",
-                row.tier,
-                line.code,
-                line.units,
-                f"{line.amount:.2f}",
-                neutralise(";".join(row.diagnoses)),
-                row.counted_minutes,
-                row.status,
-                neutralise(";".join(f"{f['rule']}: {f['message']}" for f in row.findings)),
-            ]
-        )
+        yield writer.writerow(_csv_row(line.row, line.code, line.units, line.amount))
+    voids = (
+        rows.filter(billable=False, status=WorklistStatus.NEEDS_CORRECTION)
+        .prefetch_related(None)
+        .select_related("patient", "billing_practitioner")
+        .order_by("patient__last_name", "patient__first_name", "id")
+    )
+    for row in voids.iterator(chunk_size=2000):
+        yield writer.writerow(_csv_row(row, "", 0, Decimal("0.00")))

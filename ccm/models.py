@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.validators import RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 
 from ccm.npi import validate_npi
@@ -24,6 +24,12 @@ class Practice(models.Model):
         max_length=20,
         blank=True,
         help_text="The Medicare payment locality whose fee schedule applies (blank: national).",
+    )
+    timer_idle_minutes = models.PositiveSmallIntegerField(
+        default=10,
+        validators=[MinValueValidator(1), MaxValueValidator(120)],
+        help_text="Minutes without activity after which a running session timer pauses "
+        "and asks whether the person is still working.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
 

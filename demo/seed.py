@@ -1,5 +1,6 @@
-"""Demo data for `make run`: one practice, one user per role, and (once the clinical apps
-provide them) patients with a realistic month. Running it twice changes nothing."""
+"""Demo data for `make run`: one practice, one user per role (and a second practitioner),
+and patients with a realistic month: near and past each threshold, blocked, and showing
+each finding of billing rules revision 2. Running it twice changes nothing."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from django.utils import timezone
 from billing.models import MdmAttestation
 from ccm.models import Practice, Role, User
 from ccm.services import practice_get_or_create, user_create
-from patients.models import CarePlan, ChronicCondition, Consent, Patient, Visit
+from patients.models import CarePlan, ChronicCondition, Consent, OtherService, Patient, Visit
 from timelog.models import ActivityType
 from timelog.services import TimeActivityInput, time_activity_create
 
@@ -35,6 +36,8 @@ DEMO_USERS = (
     DemoUser("ma", Role.MA, "Maya Assistant", "CMA"),
     DemoUser("caremanager", Role.CARE_MANAGER, "Carla Manager", "MSW"),
     DemoUser("doctor", Role.PRACTITIONER, "Dr. Diane Doctor", "MD", "1234567893"),
+    # A second practitioner of the practice: their time on Diane's patients is staff time.
+    DemoUser("partner", Role.PRACTITIONER, "Dr. Priya Partner", "DO", "1245319599"),
     DemoUser("billing", Role.BILLING, "Bill Biller"),
     DemoUser("admin", Role.ADMIN, "Ada Admin"),
     DemoUser("frontdesk", Role.FRONT_DESK, "Fran Desk"),
@@ -74,10 +77,29 @@ class DemoPatient:
     consent: bool = True
     mdm: str = ""
     note: str = ""
+    #: Conditions Dr. Doctor attests chronic (rule CONDITION_NOT_CHRONIC).
+    attested: tuple[str, ...] = ()
+    #: The second practitioner's minutes (rule ENTRY_OTHER_PRACTITIONER).
+    partner_minutes: tuple[int, ...] = ()
+    #: Codes Dr. Doctor billed for the month elsewhere (rule DUPLICATE_CCM).
+    billed_elsewhere: tuple[str, ...] = ()
+    #: The care plan: signed by the billing practitioner (CARE_PLAN_UNSIGNED), and how
+    #: many days before the month it was established, never reviewed since
+    #: (CARE_PLAN_NOT_REVIEWED past 365).
+    plan_signed: bool = True
+    plan_age_days: int = 120
+    #: One entry of 60+ minutes without a start time (ENTRY_LUMPED).
+    lumped_minutes: int = 0
+    #: Every entry with the same note (ENTRY_NOTE_REPEATED).
+    copied_note: bool = False
+    #: The first entry logged this many days after the day it records (ENTRY_LATE; the
+    #: month must have run that long).
+    late_days: int = 0
 
 
 # A realistic month: patients near and past each threshold, one blocked for missing
-# consent, one with a single condition, one complex month waiting for the practitioner.
+# consent, one with a single condition, one complex month waiting for the practitioner;
+# then one patient for each finding of billing rules revision 2.
 DEMO_PATIENTS = (
     DemoPatient(
         "D-1001",
@@ -163,7 +185,79 @@ DEMO_PATIENTS = (
         (),
         note="no time yet this month",
     ),
+    DemoPatient(
+        "D-1010",
+        "Jonas",
+        "Jensen",
+        dt.date(1947, 2, 17),
+        ("E11.9", "J06.9", "M54.50"),
+        (14, 12),
+        attested=("M54.50",),
+        note="J06.9 is acute; low back pain attested chronic",
+    ),
+    DemoPatient(
+        "D-1011",
+        "Keiko",
+        "Kato",
+        dt.date(1952, 10, 3),
+        ("E11.9", "I10"),
+        (15, 10),
+        partner_minutes=(12,),
+        note="Dr. Partner's minutes count as staff time, not 99491",
+    ),
+    DemoPatient(
+        "D-1012",
+        "Luis",
+        "Lopez",
+        dt.date(1945, 5, 28),
+        ("I50.22", "N18.30"),
+        (25,),
+        billed_elsewhere=("99490",),
+        note="blocked: 99490 already billed elsewhere this month",
+    ),
+    DemoPatient(
+        "D-1013",
+        "Mara",
+        "Moss",
+        dt.date(1950, 1, 12),
+        ("E11.9", "I10"),
+        (12, 14),
+        plan_signed=False,
+        plan_age_days=500,
+        note="care plan unsigned, not reviewed in a year",
+    ),
+    DemoPatient(
+        "D-1014",
+        "Nils",
+        "Novak",
+        dt.date(1943, 9, 24),
+        ("J44.9", "I10"),
+        lumped_minutes=65,
+        note="one 65-minute entry without a start time",
+    ),
+    DemoPatient(
+        "D-1015",
+        "Olga",
+        "Ortiz",
+        dt.date(1953, 4, 7),
+        ("E11.65", "I10"),
+        (8, 7, 9),
+        copied_note=True,
+        late_days=9,
+        note="the same note three times; one entry logged 9 days late",
+    ),
 )
+
+# What the care team did, one note per entry (a note copied onto three entries is an
+# audit finding of its own).
+CARE_NOTES = (
+    "Reviewed home glucose log; reinforced carbohydrate counting",
+    "Medication reconciliation after the pharmacy refill; no changes",
+    "Called about ankle swelling; weight stable, reminded low-salt diet",
+    "Coordinated the cardiology follow-up and sent the latest labs",
+    "Checked inhaler technique by phone; spacer ordered",
+)
+COPIED_NOTE = "Monthly check-in call"
 
 
 def _entry_days(today: dt.date, count: int) -> list[dt.date]:
@@ -173,10 +267,49 @@ def _entry_days(today: dt.date, count: int) -> list[dt.date]:
     return [first + dt.timedelta(days=(span * (i + 1)) // (count + 1)) for i in range(count)]
 
 
+def _log(
+    performer: User, patient: Patient, day: dt.date, minutes: int, note: str, *, logged: dt.date
+) -> None:
+    """One entry through the service the pages use, entered on `logged` (logged_on)."""
+    time_activity_create(
+        performer=performer,
+        today=logged,
+        entry=TimeActivityInput(
+            patients=[patient],
+            date=day,
+            duration_seconds=minutes * 60,
+            activity=ActivityType.PATIENT_CALL,
+            note=note,
+        ),
+    )
+
+
+def _seed_time(demo: DemoPatient, patient: Patient, team: dict[str, User], today: dt.date) -> None:
+    """The month's entries, each logged the day it records, but for the late one."""
+    work = [
+        *((team["nurse"], minutes) for minutes in demo.staff_minutes),
+        *((team["doctor"], minutes) for minutes in demo.practitioner_minutes),
+        *((team["partner"], minutes) for minutes in demo.partner_minutes),
+    ]
+    days = _entry_days(today, len(work))
+    for index, ((performer, minutes), day) in enumerate(zip(work, days, strict=True)):
+        logged = day
+        if index == 0 and demo.late_days:
+            day = max(today.replace(day=1), today - dt.timedelta(days=demo.late_days))
+            logged = today
+        note = COPIED_NOTE if demo.copied_note else CARE_NOTES[index % len(CARE_NOTES)]
+        _log(performer, patient, day, minutes, note, logged=logged)
+    if demo.lumped_minutes:
+        note = "Care coordination after discharge: pharmacy, home health, family meeting"
+        _log(team["nurse"], patient, today, demo.lumped_minutes, note, logged=today)
+
+
 def _seed_patient(
-    demo: DemoPatient, practice: Practice, doctor: User, nurse: User, today: dt.date
+    demo: DemoPatient, practice: Practice, team: dict[str, User], today: dt.date
 ) -> Patient:
-    since = today.replace(day=1) - dt.timedelta(days=120)
+    doctor, nurse = team["doctor"], team["nurse"]
+    first = today.replace(day=1)
+    since = first - dt.timedelta(days=120)
     patient = Patient.objects.create(
         practice=practice,
         mrn=demo.mrn,
@@ -186,7 +319,14 @@ def _seed_patient(
         billing_practitioner=doctor,
     )
     for code in demo.conditions:
-        ChronicCondition.objects.create(patient=patient, icd10=code, onset=dt.date(2018, 1, 1))
+        attested = code in demo.attested
+        ChronicCondition.objects.create(
+            patient=patient,
+            icd10=code,
+            onset=dt.date(2018, 1, 1),
+            attested_chronic_by=doctor if attested else None,
+            attested_chronic_at=timezone.now() if attested else None,
+        )
     Visit.objects.create(
         patient=patient, date=since, code="99214", ccm_discussed=True, practitioner=doctor
     )
@@ -198,35 +338,32 @@ def _seed_patient(
             billing_practitioner=doctor,
             recorded_by=nurse,
         )
+    established = first - dt.timedelta(days=demo.plan_age_days)
     CarePlan.objects.create(
         patient=patient,
         version=1,
-        established=since,
+        established=established,
+        reviewed=established,
         created_by=doctor,
         problems=", ".join(demo.conditions),
         goals="Stable symptoms; A1c < 8",
         interventions="Monthly calls, medication review",
+        signed_by=doctor if demo.plan_signed else None,
+        signed_at=timezone.now() if demo.plan_signed else None,
     )
-    for performer, minutes_list in (
-        (nurse, demo.staff_minutes),
-        (doctor, demo.practitioner_minutes),
-    ):
-        for day, minutes in zip(_entry_days(today, len(minutes_list)), minutes_list, strict=True):
-            time_activity_create(
-                performer=performer,
-                today=today,
-                entry=TimeActivityInput(
-                    patients=[patient],
-                    date=day,
-                    duration_seconds=minutes * 60,
-                    activity=ActivityType.PATIENT_CALL,
-                    note=f"Demo: {demo.note}",
-                ),
-            )
+    for code in demo.billed_elsewhere:
+        OtherService.objects.create(
+            patient=patient,
+            code=code,
+            date=first,
+            practitioner_npi=doctor.npi,
+            note="Billed by the practice's other billing system",
+        )
+    _seed_time(demo, patient, team, today)
     if demo.mdm:
         MdmAttestation.objects.create(
             patient=patient,
-            month=today.replace(day=1),
+            month=first,
             level=demo.mdm,
             practitioner=doctor,
             note="Multiple chronic conditions, medication changes",
@@ -239,10 +376,9 @@ def _seed_patient(
 def seed_demo_patients(practice: Practice, today: dt.date | None = None) -> list[Patient]:
     """The demo patients and their month so far; existing ones are left as they are."""
     today = today or timezone.localdate()
-    doctor = User.objects.get(username="doctor")
-    nurse = User.objects.get(username="nurse")
+    team = {user.username: user for user in User.objects.filter(practice=practice)}
     existing = {p.mrn: p for p in Patient.objects.filter(practice=practice)}
     return [
-        existing.get(demo.mrn) or _seed_patient(demo, practice, doctor, nurse, today)
+        existing.get(demo.mrn) or _seed_patient(demo, practice, team, today)
         for demo in DEMO_PATIENTS
     ]

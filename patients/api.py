@@ -210,6 +210,35 @@ class ConditionDetailApi(PatientScopedApi):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+class ConditionAttestChronicApi(PatientScopedApi):
+    """A practitioner attests that the condition is chronic (POST) or withdraws the
+    attestation (DELETE); both answer the condition."""
+
+    allowed_roles = {
+        "POST": services.CONDITION_ATTESTERS,
+        "DELETE": services.CONDITION_ATTESTERS,
+    }
+    serializer_class = ConditionOutputSerializer
+    queryset = ChronicCondition.objects.none()
+
+    def condition(self, pk: int) -> ChronicCondition:
+        return selectors.condition_get(patient=self.patient, condition_id=pk)
+
+    @extend_schema(request=None, responses={200: ConditionOutputSerializer})
+    def post(self, request: Request, patient_id: int, pk: int) -> Response:
+        condition = services.condition_attest_chronic(
+            condition=self.condition(pk), actor=_actor(request)
+        )
+        return Response(ConditionOutputSerializer(condition).data)
+
+    @extend_schema(request=None, responses={200: ConditionOutputSerializer})
+    def delete(self, request: Request, patient_id: int, pk: int) -> Response:
+        condition = services.condition_withdraw_chronic(
+            condition=self.condition(pk), actor=_actor(request)
+        )
+        return Response(ConditionOutputSerializer(condition).data)
+
+
 # -- consents --------------------------------------------------------------------------
 
 
@@ -264,9 +293,11 @@ class VisitListCreateApi(PatientScopedApi, generics.ListAPIView):
 
     @extend_schema(request=VisitInputSerializer, responses={201: VisitOutputSerializer})
     def post(self, request: Request, patient_id: int) -> Response:
-        visit = services.visit_create(
-            patient=self.patient, actor=_actor(request), **_parse(VisitInputSerializer, request)
-        )
+        actor = _actor(request)
+        data = _parse(VisitInputSerializer, request)
+        if "practitioner" not in data:
+            data["practitioner"] = services.visit_default_practitioner(actor)
+        visit = services.visit_create(patient=self.patient, actor=actor, **data)
         return Response(VisitOutputSerializer(visit).data, status=status.HTTP_201_CREATED)
 
 

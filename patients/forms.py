@@ -12,20 +12,11 @@ from ccm.limits import CARE_PLAN_TEXT_MAX_LENGTH
 from ccm.models import Practice, User
 from patients.models import Consent, InpatientStay
 from patients.selectors import practice_practitioners
+from patients.visit_codes import VISIT_CODES as KNOWN_VISIT_CODES
 
-# Codes offered on the pages (free text is accepted too).
+# Codes offered on the pages (the service refuses any other).
 VISIT_CODES: list[tuple[str, str]] = [
-    ("99202", "New patient office visit, straightforward"),
-    ("99203", "New patient office visit, low"),
-    ("99204", "New patient office visit, moderate"),
-    ("99205", "New patient office visit, high"),
-    ("99212", "Established patient visit, straightforward"),
-    ("99213", "Established patient visit, low"),
-    ("99214", "Established patient visit, moderate"),
-    ("99215", "Established patient visit, high"),
-    ("G0438", "Annual Wellness Visit, initial"),
-    ("G0439", "Annual Wellness Visit, subsequent"),
-    ("G0402", "Initial Preventive Physical Examination (IPPE)"),
+    (visit.code, f"{visit.description} ({visit.group})") for visit in KNOWN_VISIT_CODES.values()
 ]
 OTHER_SERVICE_CODES: list[tuple[str, str]] = [
     ("G0182", "Hospice care plan oversight (supervision)"),
@@ -141,7 +132,11 @@ class VisitForm(forms.Form):
     )
     ccm_discussed = forms.BooleanField(required=False, label="CCM discussed at this visit")
     practitioner = PractitionerChoiceField(
-        queryset=User.objects.none(), required=False, empty_label="(not recorded)"
+        queryset=User.objects.none(),
+        required=False,
+        empty_label="(not recorded)",
+        label="Seen by",
+        help_text="Only the billing practitioner's own visits count for CCM.",
     )
 
     def __init__(self, *args: Any, practice: Practice, **kwargs: Any) -> None:
@@ -187,4 +182,9 @@ class CarePlanForm(forms.Form):
     interventions = CarePlanText(label="Planned interventions", rows=3)
     medication_management = CarePlanText(required=False)
     coordination = CarePlanText(label="Coordination with outside providers", required=False)
-    review_date = forms.DateField(widget=DateInput(), required=False)
+    reviewed = forms.DateField(
+        label="Last reviewed",
+        widget=DateInput(),
+        required=False,
+        help_text="The last review or revision; blank: the day it was established.",
+    )

@@ -138,3 +138,10 @@ def icd10_lookup(value: str) -> Icd10Code:
             code="icd10_category",
         )
     return Icd10Code(code=dotted, description=description)
+
+
+def icd10_description(code: str) -> str:
+    """The code set's description of a stored code, '' when the code set does not know
+    it: for conditions recorded without one (imports, older rows), shown, not stored."""
+    entry = icd10_table().find(icd10_normalise(code)) if code else None
+    return entry.description if entry is not None and not entry.chapter_or_block else ""

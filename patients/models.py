@@ -105,13 +105,21 @@ class Patient(models.Model):
 
 
 class ChronicCondition(models.Model):
-    """A chronic condition by ICD-10-CM code, active from `onset` until `resolved`."""
+    """A chronic condition by ICD-10-CM code, active from `onset` until `resolved`.
+
+    It counts toward CCM eligibility when the engine's classification marks its code
+    chronic, or when a practitioner attests that it is expected to last at least 12
+    months or until death (billing rule CONDITION_NOT_CHRONIC): who and when."""
 
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="conditions")
     icd10 = models.CharField("ICD-10-CM", max_length=8)
     description = models.CharField(max_length=255, blank=True)
     onset = models.DateField()
     resolved = models.DateField(null=True, blank=True)
+    attested_chronic_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    attested_chronic_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -125,6 +133,10 @@ class ChronicCondition(models.Model):
 
     def __str__(self) -> str:
         return f"{self.icd10} {self.description}"
+
+    @property
+    def attested_chronic(self) -> bool:
+        return self.attested_chronic_by_id is not None
 
 
 class Consent(models.Model):
@@ -167,7 +179,9 @@ class Consent(models.Model):
 
 
 class Visit(models.Model):
-    """A face-to-face visit: prior visits and the initiating visit of CCM."""
+    """A face-to-face visit: prior visits and the initiating visit of CCM, with the
+    practitioner who saw the patient (only the billing practitioner's visits count for
+    the 12-month rule) and a code of patients.visit_codes."""
 
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="visits")
     date = models.DateField()
@@ -187,7 +201,12 @@ class Visit(models.Model):
 
 class CarePlan(models.Model):
     """One version of the patient's comprehensive care plan (the typical CMS elements).
-    A change writes a new version; the newest is current, older ones stay readable."""
+    A change writes a new version; the newest is current, older ones stay readable.
+
+    The plan in force in a month is the latest established on/before its last day; it
+    was last reviewed or revised on `reviewed` (blank: the day it was established;
+    billing rule CARE_PLAN_NOT_REVIEWED) and signed by the billing practitioner
+    (CARE_PLAN_UNSIGNED)."""
 
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="care_plans")
     version = models.PositiveIntegerField()
@@ -199,7 +218,7 @@ class CarePlan(models.Model):
     interventions = models.TextField("planned interventions")
     medication_management = models.TextField(blank=True)
     coordination = models.TextField("coordination with outside providers", blank=True)
-    review_date = models.DateField(null=True, blank=True)
+    reviewed = models.DateField("last reviewed", null=True, blank=True)
     signed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
     )

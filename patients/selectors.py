@@ -72,7 +72,9 @@ def patient_detail_get(*, practice: Practice, patient_id: int) -> Patient:
     versions (newest first, as `care_plan_versions`), services billed elsewhere and
     inpatient stays."""
     queryset = Patient.objects.select_related("practice", "billing_practitioner").prefetch_related(
-        "conditions",
+        Prefetch(
+            "conditions", queryset=ChronicCondition.objects.select_related("attested_chronic_by")
+        ),
         Prefetch(
             "consents",
             queryset=Consent.objects.select_related("billing_practitioner", "recorded_by"),
@@ -106,13 +108,17 @@ def practice_practitioners(*, practice: Practice) -> QuerySet[User]:
 
 def condition_list(*, patient: Patient) -> QuerySet[ChronicCondition]:
     """The patient's chronic conditions (rule ELIGIBILITY_CONDITIONS), in entry order."""
-    return ChronicCondition.objects.filter(patient=patient).order_by("id")
+    return (
+        ChronicCondition.objects.filter(patient=patient)
+        .select_related("attested_chronic_by")
+        .order_by("id")
+    )
 
 
 def condition_get(*, patient: Patient, condition_id: int) -> ChronicCondition:
     """One of the patient's conditions (Http404 otherwise)."""
     return get_object_or_404(
-        ChronicCondition.objects.select_related("patient__practice"),
+        ChronicCondition.objects.select_related("patient__practice", "attested_chronic_by"),
         patient=patient,
         pk=condition_id,
     )

@@ -100,9 +100,17 @@ class ConsentRevokeInputSerializer(serializers.Serializer):
 
 class VisitInputSerializer(serializers.Serializer):
     date = serializers.DateField()
-    code = serializers.CharField(max_length=10, help_text="CPT/HCPCS code: 99214, G0438...")
+    code = serializers.CharField(
+        max_length=10,
+        help_text="A visit code of the practice (patients.visit_codes): 99214, G0438, 99495...",
+    )
     ccm_discussed = serializers.BooleanField(default=False)
-    practitioner = PracticeUserField(required=False, allow_null=True)
+    practitioner = PracticeUserField(
+        required=False,
+        allow_null=True,
+        help_text="The practitioner who saw the patient (a user id); default: the caller "
+        "when a practitioner, else none.",
+    )
 
 
 def care_plan_text(**kwargs: Any) -> serializers.CharField:
@@ -118,7 +126,12 @@ class CarePlanInputSerializer(serializers.Serializer):
     symptom_management = care_plan_text(required=False, allow_blank=True, default="")
     medication_management = care_plan_text(required=False, allow_blank=True, default="")
     coordination = care_plan_text(required=False, allow_blank=True, default="")
-    review_date = serializers.DateField(required=False, allow_null=True, default=None)
+    reviewed = serializers.DateField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="The last review or revision of the plan; defaults to `established`.",
+    )
 
 
 class OtherServiceInputSerializer(serializers.Serializer):
@@ -142,11 +155,32 @@ class InpatientStayInputSerializer(serializers.Serializer):
 # -- outputs ---------------------------------------------------------------------------
 
 
+def _name(user: User | None) -> str | None:
+    return user.display_name if user is not None else None
+
+
 class ConditionOutputSerializer(serializers.ModelSerializer):
+    attested_chronic = serializers.BooleanField(read_only=True)
+    attested_chronic_by_name = serializers.SerializerMethodField()
+
     class Meta:
         model = ChronicCondition
-        fields = ("id", "icd10", "description", "onset", "resolved", "created_at")
+        fields = (
+            "id",
+            "icd10",
+            "description",
+            "onset",
+            "resolved",
+            "attested_chronic",
+            "attested_chronic_by",
+            "attested_chronic_by_name",
+            "attested_chronic_at",
+            "created_at",
+        )
         read_only_fields = fields
+
+    def get_attested_chronic_by_name(self, condition: ChronicCondition) -> str | None:
+        return _name(condition.attested_chronic_by)
 
 
 class ConsentOutputSerializer(serializers.ModelSerializer):
@@ -175,10 +209,23 @@ class ConsentOutputSerializer(serializers.ModelSerializer):
 
 
 class VisitOutputSerializer(serializers.ModelSerializer):
+    practitioner_name = serializers.SerializerMethodField()
+
     class Meta:
         model = Visit
-        fields = ("id", "date", "code", "ccm_discussed", "practitioner", "created_at")
+        fields = (
+            "id",
+            "date",
+            "code",
+            "ccm_discussed",
+            "practitioner",
+            "practitioner_name",
+            "created_at",
+        )
         read_only_fields = fields
+
+    def get_practitioner_name(self, visit: Visit) -> str | None:
+        return _name(visit.practitioner)
 
 
 class CarePlanOutputSerializer(serializers.ModelSerializer):
@@ -197,7 +244,7 @@ class CarePlanOutputSerializer(serializers.ModelSerializer):
             "interventions",
             "medication_management",
             "coordination",
-            "review_date",
+            "reviewed",
             "signed_by",
             "signed_by_name",
             "signed_at",
@@ -207,7 +254,7 @@ class CarePlanOutputSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_signed_by_name(self, plan: CarePlan) -> str | None:
-        return plan.signed_by.display_name if plan.signed_by else None
+        return _name(plan.signed_by)
 
 
 class OtherServiceOutputSerializer(serializers.ModelSerializer):

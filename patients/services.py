@@ -36,12 +36,14 @@ from patients.models import (
     Visit,
 )
 from patients.service_codes import KNOWN_OTHER_SERVICE_CODES, unknown_code_message
+from patients.visit_codes import VISIT_CODES, normalise_visit_code
 
 # Who may do what (the API's `allowed_roles` and the pages' `role_required` use these).
 PATIENT_READERS = ALL_ROLES
 PATIENT_WRITERS = CARE_TEAM_ROLES | {Role.ADMIN, Role.FRONT_DESK}
 VISIT_WRITERS = CARE_TEAM_ROLES | {Role.ADMIN, Role.FRONT_DESK}
 CONDITION_WRITERS = CARE_TEAM_ROLES | {Role.ADMIN}
+CONDITION_ATTESTERS = frozenset({Role.PRACTITIONER})
 CONSENT_WRITERS = CARE_TEAM_ROLES | {Role.ADMIN}
 CARE_PLAN_WRITERS = CARE_TEAM_ROLES | {Role.ADMIN}
 CARE_PLAN_SIGNERS = frozenset({Role.PRACTITIONER})
@@ -72,7 +74,15 @@ PATIENT_AUDIT_FIELDS = (
     "is_active",
     *PATIENT_CLAIM_FIELDS,
 )
-CONDITION_AUDIT_FIELDS = ("patient_id", "icd10", "description", "onset", "resolved")
+CONDITION_AUDIT_FIELDS = (
+    "patient_id",
+    "icd10",
+    "description",
+    "onset",
+    "resolved",
+    "attested_chronic_by_id",
+    "attested_chronic_at",
+)
 CONSENT_AUDIT_FIELDS = (
     "patient_id",
     "date",
@@ -101,7 +111,7 @@ CARE_PLAN_AUDIT_FIELDS = (
     "version",
     "established",
     *CARE_PLAN_TEXT_FIELDS,
-    "review_date",
+    "reviewed",
     "signed_by_id",
     "signed_at",
     "created_by_id",
@@ -418,7 +428,8 @@ def condition_update(
     """Change a chronic condition (rule ELIGIBILITY_CONDITIONS). None leaves a field as it
     is; `clear_resolved` marks it active again. The period lock covers the dates that
     change (old and new); a new code changes the diagnoses of every month the condition
-    spans, so it also covers its onset and resolved dates."""
+    spans, so it also covers its onset and resolved dates, and it withdraws a chronic
+    attestation (rule CONDITION_NOT_CHRONIC: the practitioner judged the old code)."""
     practice = condition.patient.practice
     before = snapshot(condition, CONDITION_AUDIT_FIELDS)
     old_dates = {"onset": condition.onset, "resolved": condition.resolved}
@@ -438,6 +449,9 @@ def condition_update(
             touched.update(d for d in (old, new_dates[field]) if d)
     if condition.icd10 != before["icd10"]:
         touched.update(d for d in (*old_dates.values(), *new_dates.values()) if d)
+        # An attestation judged the condition of the old code, not this one.
+        condition.attested_chronic_by = None
+        condition.attested_chronic_at = None
     ensure_month_open(practice, *touched)
     condition.save()
     after = snapshot(condition, CONDITION_AUDIT_FIELDS)
@@ -450,6 +464,56 @@ def condition_update(
             before=before,
             after=after,
         )
+    return condition
+
+
+def _check_attester(condition: ChronicCondition, actor: User) -> None:
+    if actor.role != Role.PRACTITIONER or actor.practice_id != condition.patient.practice_id:
+        raise PermissionDenied("Only a practitioner can attest that a condition is chronic.")
+
+
+def _save_attestation(
+    condition: ChronicCondition, actor: User, *, attested: bool, action: str
+) -> None:
+    """Write the attestation columns only: an attestation is dated when it is made (the
+    month of today must be open), so the period guard of the condition's own dates
+    (patients migration 0003) does not apply; a closed month keeps its worklist until it
+    is reopened and closed again."""
+    before = snapshot(condition, CONDITION_AUDIT_FIELDS)
+    ensure_month_open(condition.patient.practice, timezone.localdate())
+    condition.attested_chronic_by = actor if attested else None
+    condition.attested_chronic_at = timezone.now() if attested else None
+    condition.save(update_fields=["attested_chronic_by", "attested_chronic_at"])
+    audit_record(
+        actor=actor,
+        action=action,
+        instance=condition,
+        practice=condition.patient.practice,
+        before=before,
+        after=snapshot(condition, CONDITION_AUDIT_FIELDS),
+    )
+
+
+@transaction.atomic
+def condition_attest_chronic(*, condition: ChronicCondition, actor: User) -> ChronicCondition:
+    """A practitioner attests that the condition is expected to last at least 12 months or
+    until death (billing rule CONDITION_NOT_CHRONIC: it then counts as chronic whatever
+    the classification says). Practitioners of the practice only (403); attesting again
+    records the new practitioner and time. Audited."""
+    _check_attester(condition, actor)
+    _save_attestation(condition, actor, attested=True, action="condition.attest_chronic")
+    return condition
+
+
+@transaction.atomic
+def condition_withdraw_chronic(*, condition: ChronicCondition, actor: User) -> ChronicCondition:
+    """A practitioner withdraws the chronic attestation (rule CONDITION_NOT_CHRONIC: the
+    classification decides again). Practitioners only (403); a condition that is not
+    attested is a 400. Audited."""
+    _check_attester(condition, actor)
+    if condition.attested_chronic_by_id is None:
+        raise ValidationError({"attested_chronic": ["This condition is not attested chronic."]})
+    _save_attestation(condition, actor, attested=False, action="condition.withdraw_chronic")
     return condition
 
 
@@ -614,6 +678,12 @@ def consent_revoke(*, consent: Consent, actor: User, date: dt.date, reason: str)
 # -- visits ----------------------------------------------------------------------------
 
 
+def visit_default_practitioner(actor: User) -> User | None:
+    """Who saw the patient when the caller does not say: the caller when a practitioner
+    (recording their own visit), else unknown (interface.md, visits)."""
+    return actor if actor.role == Role.PRACTITIONER else None
+
+
 @transaction.atomic
 def visit_create(
     *,
@@ -624,16 +694,28 @@ def visit_create(
     ccm_discussed: bool = False,
     practitioner: User | None = None,
 ) -> Visit:
-    """Record a face-to-face visit (billing rule INITIATING_VISIT_MISSING: a visit within
-    365 days before CCM began, or a qualifying initiating visit with CCM discussed)."""
+    """Record a face-to-face visit (billing rule INITIATING_VISIT_MISSING: a qualifying
+    visit by the billing practitioner within 365 days before CCM began, or a qualifying
+    initiating visit by them with CCM discussed). The code must be one of
+    patients.visit_codes; the practitioner who saw the patient, when known, a
+    practitioner of the practice."""
     visit = Visit(
         patient=patient,
         date=date,
-        code="".join(code.split()).upper(),
+        code=normalise_visit_code(code),
         ccm_discussed=ccm_discussed,
         practitioner=practitioner,
     )
     errors: dict[str, list[str]] = {}
+    if visit.code not in VISIT_CODES:
+        _add(
+            errors,
+            "code",
+            f"{visit.code or code!r} is not a visit code this practice records: use an office "
+            "E/M (99202-99205, 99211-99215), AWV G0438/G0439, IPPE G0402, TCM 99495/99496, "
+            "a home (99341-99350), nursing facility (99304-99310) or telemedicine "
+            "(98000-98015) visit code.",
+        )
     if practitioner is not None:
         _check_practitioner(errors, "practitioner", patient.practice, practitioner)
     _clean(visit, errors, exclude=["practitioner"])
@@ -665,12 +747,14 @@ def care_plan_save(
     symptom_management: str = "",
     medication_management: str = "",
     coordination: str = "",
-    review_date: dt.date | None = None,
+    reviewed: dt.date | None = None,
 ) -> CarePlan:
     """Write a new version of the comprehensive care plan (billing rule CARE_PLAN_MISSING:
-    a plan established on/before the month's last day). Earlier versions stay as they were.
-    Only the established date feeds billing, so the period lock covers it (old and new)
-    when it is set or changed, not an edit of the plan's text."""
+    a plan established on/before the month's last day; CARE_PLAN_NOT_REVIEWED: its last
+    review or revision, `reviewed`, defaults to the day it was established). Earlier
+    versions stay as they were; a new version is unsigned until the billing practitioner
+    signs it (CARE_PLAN_UNSIGNED). The period lock covers the established date (old and
+    new) when it is set or changed, not an edit of the plan's text."""
     _lock_patient(patient)
     previous = CarePlan.objects.filter(patient=patient).order_by("-version").first()
     texts = {
@@ -686,13 +770,15 @@ def care_plan_save(
         patient=patient,
         version=(previous.version + 1) if previous else 1,
         established=established,
-        review_date=review_date,
+        reviewed=reviewed or established,
         created_by=actor,
         **{field: value.strip() for field, value in texts.items()},
     )
     errors: dict[str, list[str]] = {}
-    if review_date and established and review_date < established:
-        _add(errors, "review_date", "The review date cannot be before the plan was established.")
+    if reviewed and established and reviewed < established:
+        _add(errors, "reviewed", "The last review cannot be before the plan was established.")
+    if reviewed and reviewed > timezone.localdate():
+        _add(errors, "reviewed", "The last review cannot be in the future.")
     _clean(plan, errors, exclude=["signed_by", "created_by"])
     if previous is None:
         ensure_month_open(patient.practice, established)
@@ -712,11 +798,16 @@ def care_plan_save(
 
 @transaction.atomic
 def care_plan_sign(*, patient: Patient, actor: User) -> CarePlan:
-    """The practitioner signs the current version of the care plan (the plan CCM works to
-    is practitioner-directed; rule CARE_PLAN_MISSING). Only a practitioner of the practice
-    may sign; a version is signed once (a change makes a new, unsigned version)."""
-    if actor.role != Role.PRACTITIONER or actor.practice_id != patient.practice_id:
-        raise PermissionDenied("Only a practitioner can sign the care plan.")
+    """The billing practitioner signs the current version of the care plan (the plan CCM
+    works to is directed by the practitioner who bills it; rule CARE_PLAN_UNSIGNED). Only
+    the patient's billing practitioner may sign (403 for anyone else); a version is
+    signed once (a change makes a new, unsigned version)."""
+    if (
+        actor.role != Role.PRACTITIONER
+        or actor.practice_id != patient.practice_id
+        or actor.pk != patient.billing_practitioner_id
+    ):
+        raise PermissionDenied("Only the patient's billing practitioner can sign the care plan.")
     _lock_patient(patient)
     plan = CarePlan.objects.filter(patient=patient).order_by("-version").first()
     if plan is None:

@@ -23,6 +23,11 @@ api_urlpatterns = [
         name="api-patient-condition",
     ),
     path(
+        "<int:patient_id>/conditions/<int:pk>/attest-chronic/",
+        api.ConditionAttestChronicApi.as_view(),
+        name="api-patient-condition-attest-chronic",
+    ),
+    path(
         "<int:patient_id>/consents/",
         api.ConsentListCreateApi.as_view(),
         name="api-patient-consents",
@@ -86,6 +91,11 @@ page_urlpatterns = [
         "<int:pk>/conditions/<int:cid>/delete/",
         views.condition_delete,
         name="patient-condition-delete",
+    ),
+    path(
+        "<int:pk>/conditions/<int:cid>/attest-chronic/",
+        views.condition_attest_chronic,
+        name="patient-condition-attest-chronic",
     ),
     path("<int:pk>/consents/add/", views.consent_add, name="patient-consent-add"),
     path(

@@ -5,7 +5,7 @@ gets a 403."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from django import forms
@@ -36,7 +36,9 @@ from patients.forms import (
     VisitForm,
     apply_service_errors,
 )
-from patients.models import Patient
+from patients.icd10 import icd10_description
+from patients.models import ChronicCondition, Patient
+from patients.page_sections import leading_sections
 
 PAGE_SIZE = 50
 
@@ -71,6 +73,16 @@ def _detail_url(patient: Patient, section: str = "") -> str:
     return f"{url}#{section}" if section else url
 
 
+def conditions_described(conditions: Iterable[ChronicCondition]) -> list[ChronicCondition]:
+    """The conditions, each with a description: the one recorded, else the ICD-10-CM
+    code set's (for the page only; the row is not changed)."""
+    described = list(conditions)
+    for condition in described:
+        if not condition.description:
+            condition.description = icd10_description(condition.icd10)
+    return described
+
+
 def _can(user: User) -> dict[str, bool]:
     role = user.role
     return {
@@ -80,6 +92,7 @@ def _can(user: User) -> dict[str, bool]:
         "visits": role in services.VISIT_WRITERS,
         "care_plan": role in services.CARE_PLAN_WRITERS,
         "sign_care_plan": role in services.CARE_PLAN_SIGNERS,
+        "attest_chronic": role in services.CONDITION_ATTESTERS,
         "other_services": role in services.OTHER_SERVICE_WRITERS,
         "inpatient_stays": role in services.INPATIENT_STAY_WRITERS,
     }
@@ -184,7 +197,8 @@ def _render_detail(
         )
     context = {
         "patient": patient,
-        "conditions": list(patient.conditions.all()),
+        "leading_sections": leading_sections(request, patient),
+        "conditions": conditions_described(patient.conditions.all()),
         "consents": consents,
         "visits": list(patient.visits.all()),
         "care_plan": selectors.patient_current_care_plan(patient),
@@ -193,7 +207,12 @@ def _render_detail(
         "condition_form": bound.get("condition_form") or ConditionForm(prefix="condition"),
         "consent_form": bound.get("consent_form")
         or ConsentForm(prefix="consent", practice=practice),
-        "visit_form": bound.get("visit_form") or VisitForm(prefix="visit", practice=practice),
+        "visit_form": bound.get("visit_form")
+        or VisitForm(
+            prefix="visit",
+            practice=practice,
+            initial={"practitioner": services.visit_default_practitioner(_actor(request))},
+        ),
         "other_service_form": bound.get("other_service_form") or OtherServiceForm(prefix="service"),
         "inpatient_stay_form": bound.get("inpatient_stay_form") or InpatientStayForm(prefix="stay"),
         "visit_codes": VISIT_CODES,
@@ -303,6 +322,27 @@ def condition_delete(request: HttpRequest, pk: int, cid: int) -> HttpResponse:
         messages.error(request, str(exc.detail))
     else:
         messages.success(request, "Condition deleted.")
+    return redirect(_detail_url(patient, "conditions"))
+
+
+@role_required(services.CONDITION_ATTESTERS)
+@require_POST
+def condition_attest_chronic(request: HttpRequest, pk: int, cid: int) -> HttpResponse:
+    """A practitioner attests that a condition is chronic (`withdraw` set: withdraws the
+    attestation); billing rule CONDITION_NOT_CHRONIC, audited by the service."""
+    patient = selectors.patient_get(practice=_practice(request), patient_id=pk)
+    condition = selectors.condition_get(patient=patient, condition_id=cid)
+    withdraw = bool(request.POST.get("withdraw"))
+    change = services.condition_withdraw_chronic if withdraw else services.condition_attest_chronic
+    try:
+        change(condition=condition, actor=_actor(request))
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    except PeriodClosed as exc:
+        messages.error(request, str(exc.detail))
+    else:
+        done = "withdrawn" if withdraw else "recorded"
+        messages.success(request, f"Chronic attestation of {condition.icd10} {done}.")
     return redirect(_detail_url(patient, "conditions"))
 
 
@@ -432,7 +472,7 @@ def care_plan_edit(request: HttpRequest, pk: int) -> HttpResponse:
     if current is not None:
         initial = {
             field: getattr(current, field)
-            for field in ("established", *services.CARE_PLAN_TEXT_FIELDS, "review_date")
+            for field in ("established", *services.CARE_PLAN_TEXT_FIELDS, "reviewed")
         }
     form = CarePlanForm(request.POST or None, initial=initial)
     status = 200
@@ -458,6 +498,7 @@ def care_plan_edit(request: HttpRequest, pk: int) -> HttpResponse:
             "versions": versions,
             "current": current,
             "can": can,
+            "can_sign": can["sign_care_plan"] and actor.pk == patient.billing_practitioner_id,
         },
         status=status,
     )

@@ -9,6 +9,7 @@ import logging
 from collections.abc import Callable, Iterator
 
 import pytest
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from ccm.models import Practice, Role, User
@@ -109,8 +110,10 @@ def api_client_for() -> Callable[[User | None], APIClient]:
 
 
 def make_eligible(patient: Patient, since: dt.date = dt.date(2025, 1, 10)) -> Patient:
-    """Two chronic conditions, consent to the billing practitioner at an initiating visit,
-    and a care plan: eligible for CCM in every month from `since`."""
+    """Two chronic conditions, consent to the billing practitioner at their initiating
+    visit, and a care plan they signed and reviewed a month ago: eligible for CCM in every
+    month from `since` (revision 2 counts only the billing practitioner's own visit and
+    flags a plan they did not sign or nobody reviewed in a year)."""
     ChronicCondition.objects.create(patient=patient, icd10="E11.9", onset=dt.date(2019, 5, 1))
     ChronicCondition.objects.create(patient=patient, icd10="I50.22", onset=dt.date(2021, 2, 1))
     Consent.objects.create(
@@ -126,8 +129,17 @@ def make_eligible(patient: Patient, since: dt.date = dt.date(2025, 1, 10)) -> Pa
         problems="DM2, CHF",
         goals="A1c < 8",
         interventions="calls",
+        reviewed=max(since, timezone.localdate() - dt.timedelta(days=30)),
+        signed_by=patient.billing_practitioner,
+        signed_at=dt.datetime.combine(since, dt.time(12), tzinfo=dt.UTC),
     )
-    Visit.objects.create(patient=patient, date=since, code="99214", ccm_discussed=True)
+    Visit.objects.create(
+        patient=patient,
+        date=since,
+        code="99214",
+        ccm_discussed=True,
+        practitioner=patient.billing_practitioner,
+    )
     return patient
 
 

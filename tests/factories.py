@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 
 import factory
 from django.utils import timezone
@@ -61,6 +62,11 @@ class PatientFactory(factory.django.DjangoModelFactory):
     )
 
 
+#: Each entry's own note: a note copied onto three entries is a finding of its own
+#: (ENTRY_NOTE_REPEATED).
+_CALLS = itertools.count(1)
+
+
 def log_minutes(
     performer: User,
     patients: list[Patient],
@@ -72,15 +78,17 @@ def log_minutes(
     outcome: str = "",
 ) -> TimeActivity:
     """A phone call of `minutes` by `performer`, split evenly between `patients`, on
-    `day` (today by default), through the service the pages and the API use."""
+    `day` (today by default), through the service the pages and the API use, logged the
+    day it records (rule ENTRY_LATE)."""
     activity, _ = time_activity_create(
         performer=performer,
+        today=day,
         entry=TimeActivityInput(
             patients=patients,
             date=day or timezone.localdate(),
             duration_seconds=minutes * 60,
             activity="patient_call",
-            note="Called the patient",
+            note=f"Called the patient (#{next(_CALLS)})",
             outcome=outcome,
             program=program,
             started_at=started,

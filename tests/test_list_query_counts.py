@@ -279,7 +279,7 @@ ENDPOINTS: dict[str, Endpoint] = {
         Role.BILLING,
         closed_month_url("/api/worklist/export/"),
         seed_closed_month,
-        queries=4,
+        queries=5,  # the claim lines, then the void corrections (lines of none)
         shown=csv_patients,
     ),
     "api-fee-schedule": Endpoint(

@@ -24,9 +24,10 @@ from django.utils import timezone
 from ccm.limits import NOTE_MAX_LENGTH
 from ccm.models import Practice
 from patients.models import Patient
-from timelog.models import ActivityType, Program, TimeActivity
+from timelog.models import ActivityType, Program, TimeActivity, Timer
 from timelog.serializers import TimeEntryInputSerializer
 from timelog.services import NO_PATIENT, TimeActivityInput
+from timelog.timer.services import TimerDraft
 
 #: Where a service or serializer error is shown: the fields of the page's form.
 ERROR_FIELDS = {
@@ -198,7 +199,8 @@ class TimeEntryForm(forms.Form):
 
 def apply_entry_errors(form: TimeEntryForm, error: ValidationError) -> None:
     """A service's ValidationError next to the fields it names; a duration error goes to
-    the way the time was given (minutes, or the timed span)."""
+    the way the time was given (minutes, or the timed span); an error about a field the
+    form does not show (a timer's date or span) above the form."""
     if not hasattr(error, "error_dict"):
         form.add_error(None, error.messages)
         return
@@ -207,7 +209,7 @@ def apply_entry_errors(form: TimeEntryForm, error: ValidationError) -> None:
         target = ERROR_FIELDS.get(field)
         if field == "duration" and timed:
             target = "ended_at"
-        form.add_error(target, messages)
+        form.add_error(target if target in form.fields else None, messages)
 
 
 def initial_for_activity(activity: TimeActivity) -> dict[str, Any]:
@@ -235,3 +237,46 @@ def initial_for_activity(activity: TimeActivity) -> dict[str, Any]:
 def new_request_id() -> uuid.UUID:
     """A fresh id for one rendering of the form: a double submit logs once."""
     return uuid.uuid4()
+
+
+class TimerStopForm(TimeEntryForm):
+    """The Log time form of the session timer: who the work was for and what was done.
+    The date and the times are the timer's (shown, not typed); saving stops it
+    (timelog.timer.services.timer_stop)."""
+
+    timer = forms.UUIDField(widget=forms.HiddenInput)
+
+    #: The timer says when and how long.
+    TIMER_KNOWS = ("date", "minutes", "started_at", "ended_at", "request_id")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name in self.TIMER_KNOWS:
+            del self.fields[name]
+
+    def clean(self) -> dict[str, Any]:
+        # The fields' own checks only: TimeEntryForm.clean turns a duration into an entry.
+        return forms.Form.clean(self) or {}
+
+    def draft(self) -> TimerDraft:
+        data = self.cleaned_data
+        picked = {patient.pk: patient for patient in self.choosable}
+        return TimerDraft(
+            patients=[picked[pk] for pk in data["patients"]],
+            activity=data["activity"],
+            note=data["note"],
+            outcome=data.get("outcome", ""),
+            program=data["program"],
+        )
+
+
+def initial_for_timer(timer: Timer) -> dict[str, Any]:
+    """The form prefilled from the timer: its patients and what was typed while it ran."""
+    return {
+        "timer": timer.pk,
+        "patients": [patient.pk for patient in timer.patients.all()],
+        "activity": timer.activity,
+        "note": timer.note,
+        "outcome": timer.outcome,
+        "program": timer.program,
+    }

@@ -3,11 +3,13 @@ it served (billing-rules.md section 2: each patient is credited floor(seconds / 
 
 from __future__ import annotations
 
+import uuid
 from typing import ClassVar
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from ccm.models import Practice
 from patients.models import Patient
@@ -80,6 +82,9 @@ class TimeActivity(models.Model):
         help_text="The client's id for this submission: a retried POST returns the first entry.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    #: The day the entry was entered, in the practice's time zone (billing rule
+    #: ENTRY_LATE): set once by the service that creates it, never edited.
+    logged_on = models.DateField(default=timezone.localdate, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -132,3 +137,37 @@ class TimeShare(models.Model):
 
     def __str__(self) -> str:
         return f"{self.patient_id}: {self.seconds}s"
+
+
+class Timer(models.Model):
+    """A person's session timer, kept by the server so it survives reloads, tabs and a
+    second device: at most one per user (running, paused or idle).
+
+    The time worked is the closed `worked` segments plus the open one from `running_since`
+    (null while paused). A running timer whose `last_active_at` is older than the
+    practice's `timer_idle_minutes` is idle from then on: that time counts only when the
+    person keeps it (timelog.timer.services). Instants are whole seconds, in UTC.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="+")
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="session_timer"
+    )
+    patients = models.ManyToManyField(Patient, related_name="+")
+    # What the entry will say, kept while the timer runs (typed on the Log time form).
+    activity = models.CharField(max_length=40, choices=ActivityType.choices, blank=True)
+    note = models.TextField(blank=True)
+    outcome = models.TextField(blank=True)
+    program = models.CharField(max_length=10, choices=Program.choices, default=Program.CCM)
+    started_at = models.DateTimeField()
+    worked = models.JSONField(
+        default=list, help_text="Closed segments of work: [[start, end], ...] (ISO, UTC)."
+    )
+    running_since = models.DateTimeField(null=True, blank=True)
+    last_active_at = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"timer of {self.user_id} since {self.started_at:%Y-%m-%d %H:%M}"

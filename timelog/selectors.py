@@ -8,7 +8,7 @@ from django.db.models import Prefetch, QuerySet
 
 from ccm.models import Practice, User
 from ccm.periods import month_end, month_start
-from timelog.models import TimeActivity, TimeShare
+from timelog.models import ActivityType, TimeActivity, TimeShare
 
 
 def time_activities_for_practice(practice: Practice) -> QuerySet[TimeActivity]:
@@ -33,3 +33,15 @@ def time_activity_list_own(
     if patient_id is not None:
         activities = activities.filter(shares__patient_id=patient_id)
     return activities
+
+
+def default_activity(performer: User) -> str:
+    """The activity a new entry starts with: the performer's most recent one (people
+    mostly repeat their kind of work), else a patient call, the commonest CCM activity."""
+    last = (
+        TimeActivity.objects.filter(performer=performer)
+        .order_by("-date", "-id")
+        .values_list("activity", flat=True)
+        .first()
+    )
+    return last or ActivityType.PATIENT_CALL

@@ -258,6 +258,10 @@ class TimeEntryOutputSerializer(serializers.Serializer):  # type: ignore[type-ar
     )
     shares = ShareOutputSerializer(many=True, read_only=True)
     created_at = serializers.DateTimeField(read_only=True)
+    # Read-only like created_at: set by the service, ignored when a request sends it.
+    logged_on = serializers.DateField(
+        read_only=True, help_text="The day the entry was entered (practice time zone)."
+    )
     updated_at = serializers.DateTimeField(read_only=True)
 
     def get_minutes(self, activity: TimeActivity) -> float:
@@ -274,7 +278,7 @@ def entry_minutes(activity: TimeActivity) -> float:
 
 def time_entry_data(activity: TimeActivity) -> dict[str, Any]:
     """TimeEntryOutputSerializer's answer for one entry, its declared fields' values written
-    out: DRF's own walk first deep-copies and binds all sixteen fields for each entry, most
+    out: DRF's own walk first deep-copies and binds all seventeen fields for each entry, most
     of the cost of answering a POST, which calls this without making a serializer. The
     dates and times go through the declared fields (their formats and time zone); a test
     holds this to DRF's walk."""
@@ -301,5 +305,6 @@ def time_entry_data(activity: TimeActivity) -> dict[str, Any]:
             for share in activity.shares.all()
         ],
         "created_at": declared["created_at"].to_representation(activity.created_at),
+        "logged_on": declared["logged_on"].to_representation(activity.logged_on),
         "updated_at": declared["updated_at"].to_representation(activity.updated_at),
     }

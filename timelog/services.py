@@ -49,6 +49,7 @@ ACTIVITY_AUDIT_FIELDS = (
     "outcome",
     "program",
     "patient_count",
+    "logged_on",
 )
 
 
@@ -107,7 +108,9 @@ def _validate(entry: TimeActivityInput, *, today: dt.date) -> None:
             errors[field] = [problem]
     if entry.started_at is not None and entry.duration_seconds > 0:
         start = dt.datetime.combine(entry.date, entry.started_at)
-        if (start + dt.timedelta(seconds=entry.duration_seconds)).date() != entry.date:
+        midnight = dt.datetime.combine(entry.date + dt.timedelta(days=1), dt.time())
+        # An activity may end at midnight exactly (a timer's first day does).
+        if start + dt.timedelta(seconds=entry.duration_seconds) > midnight:
             errors["duration"] = ["The activity runs past midnight; log each day separately."]
     if errors:
         raise ValidationError(errors)
@@ -201,7 +204,9 @@ def time_activity_create(
 
     Returns (activity, created); a created activity comes with its shares loaded. A
     `request_id` already used by this performer returns the first activity unchanged
-    (created False): a retried submission is never counted twice.
+    (created False): a retried submission is never counted twice. `logged_on` is the
+    day it is entered, in the practice's time zone (billing rule ENTRY_LATE); nothing
+    changes it afterwards (`today` stands for the day only in tests and the demo).
     """
     practice = performer.practice
     if practice is None or performer_kind_for(performer) == PerformerKind.NON_CLINICAL:
@@ -216,7 +221,8 @@ def time_activity_create(
         existing = TimeActivity.objects.filter(performer=performer, request_id=request_id).first()
         if existing is not None:
             return existing, False
-    _validate(entry, today=today or timezone.localdate())
+    today = today or timezone.localdate()
+    _validate(entry, today=today)
     ensure_month_open(practice, entry.date)
     _reject_overlap(performer, entry, exclude_id=None)
     activity = TimeActivity.objects.create(
@@ -233,6 +239,7 @@ def time_activity_create(
         program=entry.program,
         patient_count=len(entry.patients),
         request_id=request_id,
+        logged_on=today,
     )
     shares = _write_shares(activity, entry.patients)
     audit_record(

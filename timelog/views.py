@@ -30,24 +30,28 @@ from ccm.views import role_required
 from patients.models import Patient
 from timelog.forms import (
     TimeEntryForm,
+    TimerStopForm,
     apply_entry_errors,
     initial_for_activity,
+    initial_for_timer,
     new_request_id,
 )
 from timelog.models import Program, TimeActivity, TimeShare
+from timelog.selectors import default_activity
 from timelog.services import time_activity_create, time_activity_delete, time_activity_update
+from timelog.timer.selectors import timer_for_user, timer_state
+from timelog.timer.services import NoTimer, TimerConflict, timer_stop
 
 LOGGERS = CARE_TEAM_ROLES
 
 
 def duration_text(seconds: int) -> str:
-    """Seconds as people read them: '12 min', '12 min 30 s', '45 s'."""
-    minutes, rest = divmod(seconds, 60)
-    if rest == 0:
-        return f"{minutes} min"
-    if minutes == 0:
-        return f"{rest} s"
-    return f"{minutes} min {rest} s"
+    """A duration as people read it, in whole minutes as the thresholds are: '29 min' for
+    29 min 11 s (the entry keeps its exact seconds), '< 1 min' under a minute."""
+    minutes = seconds // 60
+    if minutes == 0 and seconds > 0:
+        return "< 1 min"
+    return f"{minutes} min"
 
 
 def _user(request: HttpRequest) -> User:
@@ -117,8 +121,29 @@ def _form_context(form: TimeEntryForm, **extra: Any) -> dict[str, Any]:
 def log_time(request: HttpRequest) -> HttpResponse:
     """Log one activity for its patients (billing rule: a shared activity is split
     evenly). ?patient=ID preselects a patient. A hidden request id makes a double submit
-    log once. Success: to the patient's month (one patient) or back to a fresh form."""
+    log once. Success: to the patient's month (one patient) or back to a fresh form.
+
+    With a session timer, the form is the timer's: its patients and what was typed while
+    it ran, its days and times shown; saving stops it (_log_timer). Not with ?manual=1,
+    nor for a patient the timer is not for ("Log time" on another patient's row): those
+    log minutes while the timer runs on."""
     user = _user(request)
+    if request.method == "POST" and request.POST.get("timer"):
+        return _log_timer(request, user)
+    timer = None if request.GET.get("manual") else timer_for_user(user)
+    wanted = request.GET.get("patient", "")
+    timer_patients = {patient.pk for patient in timer.patients.all()} if timer else set()
+    if wanted.isdigit() and int(wanted) not in timer_patients:
+        timer = None
+    if timer is not None:
+        timer_form = TimerStopForm(
+            initial=initial_for_timer(timer),
+            practice=user.practice,
+            extra_patient_ids=[patient.pk for patient in timer.patients.all()],
+        )
+        return render(
+            request, "timelog/log_time.html", _form_context(timer_form, timer=timer_state(timer))
+        )
     patients = _practice_patients(user)
     status = 200
     if request.method == "POST":
@@ -138,23 +163,78 @@ def log_time(request: HttpRequest) -> HttpResponse:
             else:
                 chosen = list(entry.patients)
                 messages.success(request, _saved_text(activity, chosen, created))
-                target = (
-                    _patient_month_url(chosen[0].pk, activity.date) if len(chosen) == 1 else None
-                )
-                return HttpResponseRedirect(target or reverse("log-time"))
+                return _after_saving(chosen, activity.date)
         else:
             status = 400
     else:
         initial: dict[str, Any] = {
             "date": timezone.localdate(),
             "program": Program.CCM,
+            "activity": default_activity(user),
             "request_id": new_request_id(),
         }
-        wanted = request.GET.get("patient", "")
         if wanted.isdigit() and patients.filter(pk=int(wanted), is_active=True).exists():
             initial["patients"] = [int(wanted)]
         form = TimeEntryForm(initial=initial, practice=user.practice)
     return render(request, "timelog/log_time.html", _form_context(form), status=status)
+
+
+def _after_saving(patients: list[Patient], day: dt.date) -> HttpResponse:
+    """To the patient's month when the time was for one patient, else a fresh form."""
+    target = _patient_month_url(patients[0].pk, day) if len(patients) == 1 else None
+    return HttpResponseRedirect(target or reverse("log-time"))
+
+
+def _log_timer(request: HttpRequest, user: User) -> HttpResponse:
+    """Save the session timer's work as entries, one per day (timer_stop), with the
+    patients and what was done as the form says; errors come back next to their field,
+    the timer kept."""
+    timer = timer_for_user(user)
+    form = TimerStopForm(
+        request.POST,
+        practice=user.practice,
+        extra_patient_ids=[patient.pk for patient in timer.patients.all()] if timer else (),
+    )
+    status = 400
+    if form.is_valid():
+        draft = form.draft()
+        try:
+            stopped = timer_stop(user=user, timer_id=form.cleaned_data["timer"], draft=draft)
+        except ValidationError as error:
+            apply_entry_errors(form, error)
+        except PeriodClosed as error:
+            form.add_error(None, f"{error.detail} Discard the timer, or ask billing staff.")
+            status = 409
+        except (NoTimer, TimerConflict) as error:
+            messages.error(request, str(error.detail))
+            return redirect("log-time")
+        else:
+            messages.success(request, _timer_saved_text(stopped.entries, stopped.created))
+            return _after_saving(list(draft.patients or []), stopped.entries[-1].date)
+    if timer is None:  # stopped elsewhere while this form was open
+        messages.error(request, "The timer was stopped in another tab or device.")
+        return redirect("log-time")
+    return render(
+        request,
+        "timelog/log_time.html",
+        _form_context(form, timer=timer_state(timer)),
+        status=status,
+    )
+
+
+def _timer_saved_text(entries: list[TimeActivity], created: bool) -> str:
+    if not created:
+        return (
+            "The timer was already saved (from another tab or a second click): "
+            "nothing was counted twice."
+        )
+    total = duration_text(sum(entry.duration_seconds for entry in entries))
+    if len(entries) == 1:
+        return f"Logged {total} from the timer on {entries[0].date:%b %-d}."
+    days = ", ".join(
+        f"{entry.date:%b %-d} {duration_text(entry.duration_seconds)}" for entry in entries
+    )
+    return f"Logged {total} from the timer as {len(entries)} entries, one per day: {days}."
 
 
 @dataclass(frozen=True)

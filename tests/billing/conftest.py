@@ -4,6 +4,7 @@ in the month before this one."""
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -14,6 +15,10 @@ from billing.services import mdm_attest
 from ccm.models import User
 from patients.models import Patient
 from timelog.services import TimeActivityInput, time_activity_create
+
+#: Each entry's own note: a note copied onto three entries is a finding of its own
+#: (ENTRY_NOTE_REPEATED).
+_CALLS = itertools.count(1)
 
 
 def last_month() -> dt.date:
@@ -26,12 +31,13 @@ def log_minutes(
     month = month or last_month()
     time_activity_create(
         performer=performer,
+        today=month.replace(day=day),  # logged the day it records (rule ENTRY_LATE)
         entry=TimeActivityInput(
             patients=patients,
             date=month.replace(day=day),
             duration_seconds=minutes * 60,
             activity="patient_call",
-            note="monthly call",
+            note=f"monthly call #{next(_CALLS)}",
         ),
     )
 

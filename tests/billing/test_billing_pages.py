@@ -109,20 +109,69 @@ def test_queue_lists_my_patients_with_60_minutes_and_no_mdm(
     assert response.status_code == 200
     html = response.content.decode()
     assert queue_rows(html) == [(str(waiting.pk), f"{this_month():%Y-%m}")]
-    row = html[html.index('data-testid="queue-row"') :]
+    row = html[
+        html.index('data-testid="queue-row"') : html.index(
+            "</tr>", html.index('data-testid="queue-row"')
+        )
+    ]
     assert text_of(row, "minutes") == "65"
-    rulebook = practice_rulebook(practice, this_month())
-    fees = rulebook.fees
-    # 65 min: non-complex 99490 + 99439 x2 now; complex would be 99487 alone.
-    assert "99490 + 99439 ×2" in row and f"${fees['99490'] + 2 * fees['99439']}" in row
-    assert "<strong>99487</strong>" in row and f"${fees['99487']}" in row
-    gain = fees["99487"] - fees["99490"] - 2 * fees["99439"]
-    sign = "+" if gain > 0 else "−"
-    assert f"({sign}${abs(gain):.2f})" in row
-    # The attestation already signed is listed, with what the month now bills.
+    assert "staff 50 · you 15" in row
+    # The clinical facts the practitioner judges from: conditions and what was done.
+    assert "<strong>E11.9</strong> Type 2 diabetes mellitus without complications" in row
+    assert "<strong>I50.22</strong>" in row
+    assert "Patient or caregiver call: monthly call #" in row
+    # The attestation already signed is listed, with the month's minutes.
     signed = html[html.index('data-testid="signed"') :]
     assert f'data-patient="{attested.pk}"' in signed and "Unstable CHF" in signed
-    assert "99487" in signed
+    assert ">70<" in signed
+
+
+AMOUNT = re.compile(r"\$|\b\d+\.\d{2}\b")
+
+
+def test_no_fee_amount_or_difference_where_a_practitioner_attests_mdm(
+    nurse: User,
+    practitioner: User,
+    make_patient: Callable[..., Patient],
+    api_client_for: Callable[..., object],
+) -> None:
+    """Issue 12: the queue showed "$144.00 (-$23.42)". The tier follows the clinical
+    facts, never the fee: no "$" and no amount on the queue, after attesting, or in the
+    attestation's API answer."""
+    waiting = make_patient(last_name="Waits")
+    other = make_patient(last_name="Other")
+    log_today(nurse, waiting, 65)
+    log_today(nurse, other, 95)
+    mdm_attest(
+        practitioner=practitioner, patient=other, month=this_month(), level="high", note="CHF"
+    )
+    client = signed_in(practitioner)
+    month = f"{this_month():%Y-%m}"
+
+    pages = [client.get(QUEUE)]
+    pages.append(
+        client.post(
+            ATTEST,
+            {"patient": waiting.pk, "month": month, "level": "moderate", "note": "Two unstable"},
+            follow=True,
+        )
+    )
+    pages.append(
+        client.post(ATTEST, {"patient": other.pk, "month": month, "level": "x", "note": ""})
+    )
+    for response in pages:
+        html = response.content.decode()
+        assert 'data-testid="signed"' in html
+        main = html[html.index("<main") :]
+        assert not AMOUNT.search(main), AMOUNT.search(main)
+    answer = api_client_for(practitioner).post(  # type: ignore[attr-defined]
+        f"/api/patients/{other.pk}/months/{month}/mdm/",
+        {"level": "moderate", "note": "Reconsidered"},
+        format="json",
+    )
+    assert answer.status_code == 201
+    assert not AMOUNT.search(answer.content.decode())
+    assert not {"amount", "total_amount", "fee", "lines"} & set(answer.json())
 
 
 def test_previous_month_is_queued_while_open_and_leaves_once_closed(
@@ -640,7 +689,7 @@ def test_an_older_version_is_read_only(
     assert response.status_code == 409
     assert "belongs to version 1" in response.content.decode()
     old.refresh_from_db()
-    assert old.status == WorklistStatus.READY
+    assert old.status == WorklistStatus.SUPERSEDED  # never billed: the re-close superseded it
 
 
 def test_worklist_roles_and_scoping(

@@ -128,6 +128,15 @@ def test_each_change_to_a_patients_facts_bumps_their_revision(
             "practitioner's NPI",
             lambda: User.objects.filter(pk=practitioner.pk).update(npi=npi_for(424242)),
         ),
+        # The facts' names (billing migration 0008).
+        (
+            "practitioner's name",
+            lambda: User.objects.filter(pk=practitioner.pk).update(full_name="Dr. New Name"),
+        ),
+        (
+            "practitioner's credential",
+            lambda: User.objects.filter(pk=practitioner.pk).update(credential="DO"),
+        ),
     ]
     for what, change in changes:
         before = revision(patient)

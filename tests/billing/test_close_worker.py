@@ -146,3 +146,54 @@ def _chunk_locked(run_id: int) -> bool:
         free = len(cursor.fetchall())
     total = CloseChunk.objects.filter(run_id=run_id, done=False).count()
     return free < total
+
+
+def test_two_recloses_at_once_write_each_row_once_and_bill_nothing_twice(
+    practice: Practice,
+    month_scenario: MonthScenario,
+    billing_user: User,
+    api_client_for: Callable[..., APIClient],
+    workers: list[subprocess.Popen[bytes]],
+) -> None:
+    """A re-close never bills twice, even asked for twice at once on two workers: each
+    patient gets one row in version 2, and the claims submitted in version 1 are carried
+    as submitted, never ready again."""
+    workers.append(start_worker("reclose-1"))
+    workers.append(start_worker("reclose-2"))
+    client = api_client_for(billing_user)
+    client.post(f"{month_url(month_scenario)}close/")
+    wait_for(lambda: month_status(practice, month_scenario) == "closed")
+    submitted = WorklistRow.objects.filter(version=1, billable=True)
+    for row in submitted:
+        answer = client.patch(f"/api/worklist/{row.pk}/", {"status": "submitted"}, format="json")
+        assert answer.status_code == 200, answer.content
+    reopened = client.post(f"{month_url(month_scenario)}reopen/", {"reason": "late call"})
+    assert reopened.status_code == 200
+
+    answers: list[int] = []
+
+    def post_close() -> None:
+        try:
+            answers.append(
+                api_client_for(billing_user).post(f"{month_url(month_scenario)}close/").status_code
+            )
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=post_close) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert answers == [202] * 4
+    wait_for(lambda: month_status(practice, month_scenario) == "closed")
+    assert_closed_once(practice, month_scenario, version=2)
+    v2 = WorklistRow.objects.filter(version=2)
+    assert v2.count() == 4
+    assert sorted(v2.values_list("status", flat=True)) == sorted(
+        ["submitted", "submitted", "submitted", "not_billable"]
+    )
+    assert not WorklistRow.objects.filter(status="ready").exists()
+    assert set(v2.exclude(supersedes=None).values_list("supersedes_id", flat=True)) == set(
+        submitted.values_list("pk", flat=True)
+    )

@@ -79,8 +79,23 @@ def test_facts_of_a_patient_month(
     assert facts["billing_practitioner"] == f"U{practitioner.pk}"
     assert [c["icd10"] for c in facts["patient"]["chronic_conditions"]] == ["E11.9", "I50.22"]
     assert facts["patient"]["consents"][0]["billing_practitioner"] == f"U{practitioner.pk}"
-    assert facts["patient"]["initiating_visit"]["code"] == "99214"
-    assert facts["patient"]["care_plan"] == {"established": "2025-01-10"}
+    assert facts["patient"]["initiating_visit"] == {
+        "date": "2025-01-10",
+        "code": "99214",
+        "ccm_discussed": True,
+        "practitioner": f"U{practitioner.pk}",
+    }
+    assert facts["patient"]["prior_visit_date"] == "2025-01-10"
+    plan = patient.care_plans.get()
+    assert facts["patient"]["care_plan"] == {
+        "established": "2025-01-10",
+        "reviewed": plan.reviewed.isoformat(),
+        "signed_by": f"U{practitioner.pk}",
+    }
+    assert facts["names"] == {
+        f"U{practitioner.pk}": practitioner.display_name,
+        f"U{nurse.pk}": nurse.display_name,
+    }
     assert facts["mdm"] == {
         "level": "moderate",
         "attested_by": f"U{practitioner.pk}",
@@ -96,6 +111,7 @@ def test_facts_of_a_patient_month(
         (900, 1, "practitioner", "ccm"),
     ]
     assert entries[0]["start"] == "09:00:00"
+    assert (entries[0]["note"], entries[0]["logged_on"]) == ("called", TODAY.isoformat())
 
     decision = evaluate(parse_facts(facts))
     assert decision.counted_seconds.clinical_staff == 1500 + 600
@@ -224,3 +240,25 @@ def test_a_close_chunk_takes_a_fixed_number_of_queries(
         counts.append(len(captured.captured_queries))
     assert WorklistRow.objects.filter(run=run).count() == 4
     assert counts[0] == counts[1]
+
+
+def test_names_are_the_users_display_names(
+    patient: Patient, practitioner: User, make_user: Callable[..., User]
+) -> None:
+    """The facts' names (findings say "Dr. Diane Doctor, MD", never "U5") are worked out
+    by the database as User.display_name does, whatever the user has filled in."""
+    people = [
+        make_user("rn", full_name="Nora Nurse", credential="RN"),
+        make_user("ma", full_name="", first_name="Maya", last_name="Assistant", credential=""),
+        make_user("lpn", full_name="", first_name="", last_name="", credential="LPN"),
+        make_user("care_manager", full_name="A" * 200, credential="MSW"),
+    ]
+    for day, person in enumerate(people, start=2):
+        log(person, [patient], day, 5)
+    names = patient_month_facts(patient=patient, month=MARCH)["names"]
+    for person in people[:3]:
+        assert names[f"U{person.pk}"] == person.display_name
+    assert names[f"U{people[3].pk}"] == "A" * 200  # not ", MSW": parse_facts takes 200
+    assert names[f"U{practitioner.pk}"] == practitioner.display_name
+    engine = patients_month_engine_facts(patient_keys([patient.pk]), MARCH)[patient.pk]
+    assert dict(engine.names) == names

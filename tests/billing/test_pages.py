@@ -190,7 +190,9 @@ def test_patient_month_shows_the_decision_and_the_timeline(
     html = response.content.decode()
     # 12 + 30/3 = 22 min counted: 99490 at the 2026 fee; the RPM entry is named.
     assert "Non-complex CCM · $66.30" in html
-    assert re.search(r"<strong>99490</strong></td><td>[^<]+</td><td class=\"num\">1</td>", html)
+    assert re.search(
+        r"<strong>99490</strong></td><td[^>]*>[^<]+</td><td class=\"num\"[^>]*>1</td>", html
+    )
     assert 'data-testid="counted">22 min<' in html
     assert "18 min to 99439" in html
     assert "Time of another program" in html and "ENTRY_EXCLUDED_PROGRAM" in html

@@ -10,11 +10,12 @@ from billing.progress import (
     GROUP_ACT,
     GROUP_BLOCKED,
     GROUP_DONE,
+    RULE_LABELS,
     MonthProgress,
     entry_flags,
     month_progress,
 )
-from billing.rules import RULEBOOKS, evaluate, parse_facts
+from billing.rules import RULEBOOKS, RULES, evaluate, parse_facts
 from tests.billing.rules.builders import entry, facts, mdm
 
 BOOK = RULEBOOKS["2026"]
@@ -105,3 +106,8 @@ def test_entry_flags_name_the_excluded_entries() -> None:
     assert list(flags) == ["a7"]
     assert flags["a7"][0].label == "Time of another program"
     assert flags["a7"][0].severity_text == "Advice"
+
+
+def test_every_rule_has_a_label_in_words() -> None:
+    """The pages label each finding (revision 2's rules included), never with its id."""
+    assert set(RULES) <= set(RULE_LABELS)

@@ -18,7 +18,7 @@ from patients.models import Patient
 from tests.conftest import make_eligible
 from tests.e2e.conftest import screenshot, sign_in
 from tests.factories import PatientFactory
-from timelog.models import TimeActivity
+from timelog.models import TimeActivity, Timer
 from timelog.services import TimeActivityInput, time_activity_create
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -61,6 +61,17 @@ def demo_patients() -> tuple[User, dict[str, Patient]]:
     return nurse, patients
 
 
+def backdate_timer(patient: Patient, *, minutes: int) -> None:
+    """Move the timer running for `patient` `minutes` into the past (the server's clock is
+    not ours to move), active until now."""
+    timer = Timer.objects.get(patients=patient)
+    shift = dt.timedelta(minutes=minutes)
+    timer.started_at -= shift
+    timer.running_since = (timer.running_since or timezone.now()) - shift
+    timer.last_active_at = timezone.now()
+    timer.save()
+
+
 def row(page: Page, patient: Patient) -> Locator:
     return page.locator(f'[data-testid="patient-row"][data-patient="{patient.pk}"]')
 
@@ -98,32 +109,20 @@ def test_nurse_logs_time_and_sees_progress(page: Page, live_server: object) -> N
     expect(page.get_by_test_id("lines")).to_contain_text("99490")
     screenshot(page, "patient-month")
 
-    # The timer: start, reload, still running (and in a second tab), stop, save.
+    # The timer: started from the form for Brooks, kept by the server, stopped, saved.
     page.goto(f"{base}/time/log/?patient={patients['Brooks'].pk}")
     page.get_by_role("button", name="Start timer").click()
-    expect(page.get_by_role("button", name="Stop")).to_be_focused()
-    page.reload()
-    expect(page.get_by_role("button", name="Stop")).to_be_visible()
-    expect(page.get_by_test_id("timer-status")).to_contain_text("Running since")
-    second = page.context.new_page()
-    second.goto(f"{base}/time/log/")
-    expect(second.get_by_role("button", name="Stop")).to_be_visible()
-    page.wait_for_timeout(2200)
-    expect(page.get_by_test_id("timer-clock")).not_to_have_text("0:00")
-    screenshot(page, "log-time-timer-running")
-    page.get_by_role("button", name="Stop").click()
-    expect(page.get_by_test_id("timer-status")).to_contain_text("Timed")
-    expect(page.get_by_label("Minutes")).to_have_value("")
-    # The other tab hears that the timer stopped.
-    expect(second.get_by_role("button", name="Start timer")).to_be_visible()
-    second.close()
+    expect(page.get_by_test_id("timer-panel")).to_be_visible()
     fill_entry(page, note="Called pharmacy about refill")
+    backdate_timer(patients["Brooks"], minutes=3)
+    page.get_by_test_id("session-timer").get_by_test_id("timer-stop").click()
+    expect(page.get_by_test_id("timer-panel")).to_have_attribute("data-timer-status", "paused")
     screenshot(page, "log-time-timer-stopped")
     page.get_by_role("button", name="Save", exact=True).click()
-    expect(page.get_by_role("status")).to_contain_text("for Blake Brooks")
+    expect(page.get_by_role("status").first).to_contain_text("from the timer")
     timed = TimeActivity.objects.get(shares__patient=patients["Brooks"])
     assert timed.started_at is not None
-    assert 2 <= timed.duration_seconds <= 15
+    assert timed.duration_seconds >= 180
 
     # One activity for three patients: filter + Enter ticks, the split is announced.
     page.goto(f"{base}/time/log/")
@@ -226,33 +225,66 @@ def test_minutes_are_logged_without_javascript(browser: Browser, live_server: ob
         expect(page.get_by_role("link", name=re.compile("My patients this month"))).to_be_visible()
         screenshot(page, "home-nurse-links")
         page.goto(f"{base}/time/log/?patient={patients['Dubois'].pk}")
-        expect(page.get_by_role("button", name="Start timer")).to_be_hidden()
         expect(page.get_by_label("Find a patient")).to_be_hidden()
         page.get_by_label("Minutes").fill("21")
         fill_entry(page, note="Coordinated cardiology referral")
         page.get_by_role("button", name="Save", exact=True).click()
         expect(page.get_by_role("status")).to_contain_text("Logged 21 min for Devon Dubois")
         expect(page.get_by_test_id("lines")).to_contain_text("99490")
+
+        # The timer works as plain form posts too: start, then save from its form.
+        page.goto(f"{base}/time/log/?patient={patients['Castillo'].pk}")
+        page.get_by_role("button", name="Start timer").click()
+        expect(page.get_by_test_id("session-timer")).to_contain_text("Castillo, Casey")
+        expect(page.get_by_test_id("timer-panel")).to_be_visible()
+        backdate_timer(patients["Castillo"], minutes=4)
+        page.get_by_label("What was done").fill("Reviewed the discharge summary")
+        page.get_by_role("button", name="Stop and save").click()
+        expect(page.get_by_role("status").first).to_contain_text("from the timer")
+        saved = TimeActivity.objects.get(shares__patient=patients["Castillo"])
+        assert saved.duration_seconds >= 240
     finally:
         context.close()
 
 
 def test_the_timer_can_be_discarded_with_the_keyboard(page: Page, live_server: object) -> None:
-    demo_patients()
+    nurse, _ = demo_patients()
     base = str(live_server)
     sign_in(page, base, "nurse", DEMO_PASSWORD)
     page.goto(f"{base}/time/log/")
     expect(page.get_by_label("Find a patient")).to_be_focused()
+    page.keyboard.type("brooks")
+    page.keyboard.press("Enter")
     start = page.get_by_role("button", name="Start timer")
     start.focus()
     page.keyboard.press("Enter")
-    expect(page.get_by_role("button", name="Stop")).to_be_focused()
-    page.keyboard.press("Tab")
-    expect(page.get_by_role("button", name="Discard")).to_be_focused()
+    expect(page.get_by_test_id("timer-panel")).to_be_visible()
+    discard = page.get_by_role("button", name="Discard the timer")
+    discard.focus()
     page.keyboard.press("Enter")
-    expect(page.get_by_role("button", name="Start timer")).to_be_focused()
-    expect(page.get_by_test_id("timer-clock")).to_have_text("0:00")
-    assert page.evaluate("Object.keys(localStorage).filter(k => k.startsWith('ccm.timer'))") == []
-    page.reload()
     expect(page.get_by_role("button", name="Start timer")).to_be_visible()
-    expect(page.get_by_role("button", name="Stop")).to_be_hidden()
+    expect(page.get_by_test_id("session-timer")).to_be_hidden()
+    assert not Timer.objects.filter(user=nurse).exists()
+
+
+def test_the_patient_list_is_one_tab_stop_before_the_date(page: Page, live_server: object) -> None:
+    """Tab from the patient filter reaches Date in two stops, however many patients;
+    the arrow keys move within the list and Space ticks."""
+    nurse, _ = demo_patients()
+    for number in range(40):
+        PatientFactory(practice=nurse.practice, last_name=f"Zed{number:02d}", first_name="Pat")
+    base = str(live_server)
+    sign_in(page, base, "nurse", DEMO_PASSWORD)
+    page.goto(f"{base}/time/log/")
+    expect(page.get_by_label("Find a patient")).to_be_focused()
+    page.keyboard.press("Tab")
+    first = page.get_by_role("checkbox", name=re.compile("Alvarez, Avery"))
+    expect(first).to_be_focused()
+    page.keyboard.press("ArrowDown")
+    expect(page.get_by_role("checkbox", name=re.compile("Brooks, Blake"))).to_be_focused()
+    page.keyboard.press("Space")
+    expect(page.get_by_role("checkbox", name=re.compile("Brooks, Blake"))).to_be_checked()
+    page.keyboard.press("Tab")
+    expect(page.get_by_label("Date")).to_be_focused()
+    page.keyboard.press("Shift+Tab")
+    expect(page.get_by_role("checkbox", name=re.compile("Brooks, Blake"))).to_be_focused()

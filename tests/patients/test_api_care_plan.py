@@ -139,3 +139,37 @@ def test_three_user_check(
     assert api_client_for(other_practitioner).post(url(patient, "sign/")).status_code == 404
     assert CarePlan.objects.count() == 2
     assert not CarePlan.objects.filter(signed_at__isnull=False).exists()
+
+
+def test_reviewed_defaults_to_established_and_is_checked(
+    nurse: User, patient: Patient, api_client_for: Client
+) -> None:
+    client = api_client_for(nurse)
+    first = client.put(url(patient), plan(), format="json").json()
+    assert first["reviewed"] == "2026-01-10"
+    revised = client.put(url(patient), plan(reviewed="2026-02-03"), format="json").json()
+    assert (revised["established"], revised["reviewed"]) == ("2026-01-10", "2026-02-03")
+    before = client.put(url(patient), plan(reviewed="2025-12-31"), format="json")
+    assert before.status_code == 400 and "reviewed" in before.json()
+    future = (dt.date.today() + dt.timedelta(days=40)).isoformat()
+    ahead = client.put(url(patient), plan(reviewed=future), format="json")
+    assert ahead.status_code == 400 and "reviewed" in ahead.json()
+    event = AuditEvent.objects.filter(action="care_plan.save").order_by("id").last()
+    assert event is not None and event.after["reviewed"] == "2026-02-03"
+
+
+def test_only_the_billing_practitioner_signs(
+    practitioner: User,
+    make_user: Callable[..., User],
+    patient: Patient,
+    api_client_for: Client,
+) -> None:
+    """Issue 12: any practitioner of the practice could sign; the plan CCM works to is
+    directed by the practitioner who bills it (rule CARE_PLAN_UNSIGNED)."""
+    CarePlanFactory(patient=patient, version=1)
+    colleague = make_user("practitioner", credential="DO")
+    refused = api_client_for(colleague).post(url(patient, "sign/"))
+    assert refused.status_code == 403
+    assert not CarePlan.objects.filter(signed_at__isnull=False).exists()
+    signed = api_client_for(practitioner).post(url(patient, "sign/"))
+    assert signed.status_code == 200 and signed.json()["signed_by"] == practitioner.pk

@@ -182,3 +182,86 @@ def test_three_user_check(
     assert ChronicCondition.objects.filter(patient=patient).count() == 2
     condition.refresh_from_db()
     assert condition.resolved is None
+
+
+def attest_url(patient: Patient, condition: ChronicCondition) -> str:
+    return f"{url(patient, condition)}attest-chronic/"
+
+
+def test_a_practitioner_attests_a_condition_chronic_and_withdraws_it(
+    practitioner: User, patient: Patient, api_client_for: Client
+) -> None:
+    """Billing rule CONDITION_NOT_CHRONIC: an attested condition counts as chronic."""
+    condition = ChronicConditionFactory(patient=patient, icd10="M54.50")
+    client = api_client_for(practitioner)
+    attested = client.post(attest_url(patient, condition))
+    assert attested.status_code == 200, attested.content
+    body = attested.json()
+    assert body["attested_chronic"] is True
+    assert (body["attested_chronic_by"], body["attested_chronic_by_name"]) == (
+        practitioner.pk,
+        practitioner.display_name,
+    )
+    assert body["attested_chronic_at"]
+    listed = client.get(url(patient)).json()["results"][0]
+    assert listed["attested_chronic"] is True
+    event = AuditEvent.objects.get(action="condition.attest_chronic")
+    assert event.actor == practitioner and event.after["attested_chronic_by_id"] == practitioner.pk
+    assert event.before["attested_chronic_by_id"] is None
+
+    withdrawn = client.delete(attest_url(patient, condition))
+    assert withdrawn.status_code == 200 and withdrawn.json()["attested_chronic"] is False
+    withdrawal = AuditEvent.objects.get(action="condition.withdraw_chronic")
+    assert withdrawal.before["attested_chronic_by_id"] == practitioner.pk
+    assert withdrawal.after["attested_chronic_at"] is None
+    again = client.delete(attest_url(patient, condition))
+    assert again.status_code == 400 and "attested_chronic" in again.json()
+
+
+def test_attesting_is_not_refused_by_a_closed_onset_month(
+    practitioner: User,
+    patient: Patient,
+    api_client_for: Client,
+    close_month: Callable[..., BillingMonth],
+) -> None:
+    """The attestation is made today; a closed month keeps its worklist until reopened."""
+    condition = ChronicConditionFactory(patient=patient, onset=dt.date(2026, 1, 5))
+    close_month(dt.date(2026, 1, 1))
+    response = api_client_for(practitioner).post(attest_url(patient, condition))
+    assert response.status_code == 200, response.content
+    condition.refresh_from_db()
+    assert condition.attested_chronic_by == practitioner
+    # The condition's own facts stay locked in that month.
+    edit = api_client_for(practitioner).patch(url(patient, condition), {"onset": "2026-01-06"})
+    assert edit.status_code == 409
+
+
+def test_a_new_code_withdraws_the_attestation(
+    practitioner: User, nurse: User, patient: Patient, api_client_for: Client
+) -> None:
+    condition = ChronicConditionFactory(patient=patient, icd10="M54.50")
+    api_client_for(practitioner).post(attest_url(patient, condition))
+    changed = api_client_for(nurse).patch(url(patient, condition), {"icd10": "J44.9"})
+    assert changed.status_code == 200 and changed.json()["attested_chronic"] is False
+    event = AuditEvent.objects.filter(action="condition.update").get()
+    assert event.before["attested_chronic_by_id"] == practitioner.pk
+    assert event.after["attested_chronic_by_id"] is None
+
+
+def test_attestation_three_user_check(
+    practitioner: User,
+    nurse: User,
+    other_practitioner: User,
+    patient: Patient,
+    api_client_for: Client,
+) -> None:
+    condition = ChronicConditionFactory(patient=patient)
+    assert api_client_for(practitioner).post(attest_url(patient, condition)).status_code == 200
+    colleague = api_client_for(nurse)  # a nurse records conditions but does not attest
+    assert colleague.post(attest_url(patient, condition)).status_code == 403
+    assert colleague.delete(attest_url(patient, condition)).status_code == 403
+    stranger = api_client_for(other_practitioner)
+    assert stranger.post(attest_url(patient, condition)).status_code == 404
+    assert stranger.delete(attest_url(patient, condition)).status_code == 404
+    condition.refresh_from_db()
+    assert condition.attested_chronic_by == practitioner

@@ -57,6 +57,62 @@ def test_a_blank_code_or_bad_date_is_a_400(
     assert {"date", "code"} <= set(response.json())
 
 
+def test_an_unknown_code_is_a_400_naming_code(
+    nurse: User, practitioner: User, patient: Patient, api_client_for: Client
+) -> None:
+    """Issue 12: a visit coded "FOO" was recorded and satisfied the 12-month rule."""
+    response = api_client_for(nurse).post(
+        url(patient), {**VISIT, "code": "FOO", "practitioner": practitioner.pk}, format="json"
+    )
+    assert response.status_code == 400
+    assert list(response.json()) == ["code"] and "'FOO'" in response.json()["code"][0]
+    assert not Visit.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "code", ["99202", "99211", "99215", "G0402", "G0439", "99495", "99350", "99310", "98006"]
+)
+def test_the_practices_visit_codes_are_accepted(
+    nurse: User, patient: Patient, api_client_for: Client, code: str
+) -> None:
+    response = api_client_for(nurse).post(url(patient), {**VISIT, "code": code}, format="json")
+    assert response.status_code == 201, response.content
+
+
+@pytest.mark.parametrize("code", ["99343", "99201", "99499", "G0506"])
+def test_deleted_and_non_visit_codes_are_refused(
+    nurse: User, patient: Patient, api_client_for: Client, code: str
+) -> None:
+    response = api_client_for(nurse).post(url(patient), {**VISIT, "code": code}, format="json")
+    assert response.status_code == 400 and "code" in response.json()
+
+
+def test_the_practitioner_defaults_to_a_practitioner_caller(
+    nurse: User, practitioner: User, patient: Patient, api_client_for: Client
+) -> None:
+    own = api_client_for(practitioner).post(url(patient), VISIT, format="json").json()
+    assert (own["practitioner"], own["practitioner_name"]) == (
+        practitioner.pk,
+        practitioner.display_name,
+    )
+    unknown = api_client_for(nurse).post(url(patient), VISIT, format="json").json()
+    assert (unknown["practitioner"], unknown["practitioner_name"]) == (None, None)
+    explicit = api_client_for(practitioner).post(
+        url(patient), {**VISIT, "practitioner": None}, format="json"
+    )
+    assert explicit.json()["practitioner"] is None
+
+
+def test_a_practitioner_must_be_one_of_the_practice(
+    nurse: User, patient: Patient, api_client_for: Client
+) -> None:
+    response = api_client_for(nurse).post(
+        url(patient), {**VISIT, "practitioner": nurse.pk}, format="json"
+    )
+    assert response.status_code == 400 and "practitioner" in response.json()
+    assert not Visit.objects.exists()
+
+
 def test_a_practitioner_of_another_practice_is_a_400(
     nurse: User, patient: Patient, other_practitioner: User, api_client_for: Client
 ) -> None:

@@ -322,6 +322,41 @@ def test_revoke_a_consent(client: Client, nurse: User, patient: Patient) -> None
     assert consent.revoked == dt.date(2026, 2, 1) and consent.revoked_reason == "Moved"
 
 
+def test_a_practitioner_attests_a_condition_chronic_on_the_patient_page(
+    client: Client, nurse: User, practitioner: User, patient: Patient
+) -> None:
+    condition = ChronicConditionFactory(patient=patient, icd10="M54.50")
+    url = f"{detail(patient)}conditions/{condition.pk}/attest-chronic/"
+    signed_in(client, nurse)
+    assert 'data-testid="attest-chronic-form"' not in client.get(detail(patient)).content.decode()
+    assert client.post(url).status_code == 403
+    signed_in(client, practitioner)
+    assert "Attest chronic" in client.get(detail(patient)).content.decode()
+    assert client.post(url).status_code == 302
+    condition.refresh_from_db()
+    assert condition.attested_chronic_by == practitioner
+    html = client.get(detail(patient)).content.decode()
+    assert f"By {practitioner.display_name} on" in html and "Withdraw chronic attestation" in html
+    assert client.post(url, {"withdraw": "1"}).status_code == 302
+    condition.refresh_from_db()
+    assert condition.attested_chronic_by is None
+    assert AuditEvent.objects.filter(action="condition.withdraw_chronic").count() == 1
+
+
+def test_a_visit_with_an_unknown_code_shows_next_to_the_field(
+    client: Client, practitioner: User, patient: Patient
+) -> None:
+    signed_in(client, practitioner)
+    page = client.get(detail(patient)).content.decode()
+    assert f'<option value="{practitioner.pk}" selected>' in page  # seen by: the caller
+    response = client.post(
+        f"{detail(patient)}visits/add/", {"visit-date": "2026-01-10", "visit-code": "FOO"}
+    )
+    assert response.status_code == 400
+    assert "not a visit code" in field_error(response.content.decode(), "id_visit-code")
+    assert not Visit.objects.exists()
+
+
 def test_front_desk_records_a_visit(client: Client, front_desk: User, patient: Patient) -> None:
     response = signed_in(client, front_desk).post(
         f"{detail(patient)}visits/add/",
@@ -476,12 +511,21 @@ def test_care_plan_versions_and_history(client: Client, nurse: User, patient: Pa
     assert 'value="2026-01-10"' in html  # the form starts from the current version
 
 
-def test_care_plan_sign_by_a_practitioner_only(
-    client: Client, nurse: User, practitioner: User, patient: Patient
+def test_care_plan_sign_by_the_billing_practitioner_only(
+    client: Client,
+    nurse: User,
+    practitioner: User,
+    patient: Patient,
+    make_user: Callable[..., User],
 ) -> None:
     CarePlanFactory(patient=patient)
     url = f"{detail(patient)}care-plan/sign/"
     assert signed_in(client, nurse).post(url).status_code == 403
+    colleague = make_user("practitioner", credential="DO")
+    signed_in(client, colleague)
+    page = client.get(f"{detail(patient)}care-plan/").content.decode()
+    assert "Sign version 1" not in page and "Only the billing practitioner" in page
+    assert client.post(url).status_code == 403
     signed_in(client, practitioner)
     assert "Sign version 1" in client.get(f"{detail(patient)}care-plan/").content.decode()
     assert client.post(url).status_code == 302

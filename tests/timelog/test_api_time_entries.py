@@ -17,7 +17,7 @@ from rest_framework.test import APIClient
 
 from ccm.models import AuditEvent, BillingMonth, Practice, Role, User
 from patients.models import Patient
-from tests.factories import PatientFactory
+from tests.factories import PatientFactory, log_minutes
 from timelog.models import TimeActivity, TimeShare
 from timelog.selectors import time_activities_for_practice
 from timelog.serializers import TimeEntryOutputSerializer
@@ -367,3 +367,45 @@ def test_the_answer_written_out_is_drfs_walk_of_the_declared_fields(
         written = serializer.to_representation(activity)
         assert list(written) == list(walked)
         assert json.loads(json.dumps(written)) == json.loads(json.dumps(walked))
+
+
+def test_logged_on_is_the_day_of_entry_and_never_changes(
+    as_nurse: APIClient, patient: Patient
+) -> None:
+    """Billing rule ENTRY_LATE: the day an entry was entered. The API ignores a
+    logged_on it is sent (like created_at), on create and on update."""
+    created = as_nurse.post(URL, body([patient], logged_on="2020-01-01"), format="json")
+    assert created.status_code == 201, created.content
+    assert created.json()["logged_on"] == TODAY.isoformat()
+    entry_id = created.json()["id"]
+    updated = as_nurse.patch(
+        f"{URL}{entry_id}/", {"minutes": 30, "logged_on": "2020-01-01"}, format="json"
+    )
+    assert updated.status_code == 200, updated.content
+    assert updated.json()["logged_on"] == TODAY.isoformat()
+    assert TimeActivity.objects.get(pk=entry_id).logged_on == TODAY
+    event = AuditEvent.objects.get(action="time_activity.create", object_id=str(entry_id))
+    assert event.after["logged_on"] == TODAY.isoformat()
+
+
+def test_the_migration_fills_logged_on_from_the_creation_time_in_the_practice_zone(
+    patient: Patient, nurse: User
+) -> None:
+    """timelog migration 0004: existing entries take the local day of created_at
+    (settings.TIME_ZONE, America/New_York by default: 03:30 UTC is the evening before).
+    Its UPDATE is run here as the application; the migration also switches the period
+    guard off around it, which only the tables' owner may."""
+    from importlib import import_module
+
+    from django.conf import settings
+    from django.db import connection as db
+
+    activity = log_minutes(nurse, [patient], 10)
+    created = dt.datetime(2026, 3, 5, 3, 30, tzinfo=dt.UTC)
+    TimeActivity.objects.filter(pk=activity.pk).update(
+        created_at=created, logged_on=dt.date(2000, 1, 1)
+    )
+    fill = import_module("timelog.migrations.0004_timeactivity_logged_on").FILL_SQL
+    with db.cursor() as cursor:
+        cursor.execute(fill + " WHERE id = %s", [settings.TIME_ZONE, activity.pk])
+    assert TimeActivity.objects.get(pk=activity.pk).logged_on == timezone.localdate(created)

@@ -81,7 +81,8 @@ def test_form_renders_with_today_ccm_and_a_fresh_request_id(nurse: User, patient
     assert f'value="{patient.pk}"' in html and patient.mrn in html
     request_id = response.context["form"].initial["request_id"]
     assert isinstance(request_id, uuid.UUID) and str(request_id) in html
-    assert 'id="timer"' in html and "js/timer.js" in html
+    # The timer starts from the form; the header's session timer is on every page.
+    assert 'data-testid="start-timer"' in html and "js/session_timer.js" in html
 
 
 def test_patient_parameter_preselects_that_patient(
@@ -163,12 +164,10 @@ def test_several_patients_are_one_shared_activity_and_back_to_the_form(
     response = client.post(URL, form(patients, minutes="10"))
     assert response.status_code == 302 and response["Location"] == URL
     assert TimeActivity.objects.get().patient_count == 3
-    # 600 s over three patients: 200 s each.
+    # 600 s over three patients: 200 s each, shown in whole minutes.
     assert sorted(TimeShare.objects.values_list("seconds", flat=True)) == [200, 200, 200]
     html = client.get(URL).content.decode()
-    assert (
-        "Logged 10 min for 3 patients as one shared activity: each is credited 3 min 20 s." in html
-    )
+    assert "Logged 10 min for 3 patients as one shared activity: each is credited 3 min." in html
 
 
 def test_a_double_submit_logs_once(nurse: User, patient: Patient) -> None:

@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('billing', '0006_facts_revision_triggers'),
-        ('ccm', '0008_billing_provider'),
+        ('ccm', '0009_billing_provider'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('patients', '0002_period_guards'),
+        ('patients', '0003_revision2_facts'),
     ]
 
     operations = [

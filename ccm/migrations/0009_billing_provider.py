@@ -11,7 +11,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('ccm', '0007_audit_read_chain_and_app_role'),
+        ('ccm', '0008_practice_timer_idle_minutes'),
     ]
 
     operations = [
