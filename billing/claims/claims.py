@@ -21,7 +21,11 @@ from ccm.models import Practice
 
 #: A claim not yet sent: billing staff mark it submitted once it has gone out.
 NOT_YET_SUBMITTED = (WorklistStatus.READY, WorklistStatus.NEEDS_REVIEW)
+#: A re-close changed a submitted claim (CONTRACTS.md, "Re-close never bills twice"):
+#: it goes out as a correction of that claim, never as a new one.
+NEEDS_CORRECTION = "needs_correction"
 CHUNK_SIZE = 500
+MAX_CHAIN = 50
 
 
 def claim_id_of(row_id: int) -> str:
@@ -34,12 +38,16 @@ def exportable_rows(
 ) -> QuerySet[WorklistRow]:
     """The rows whose claims an export sends (billing rule: one claim per billable
     patient-month): the month's current close version, billable and not yet submitted,
-    with every piece of claim data (readiness.ROW_REQUIREMENTS); by patient name."""
+    or correcting a submitted claim (a replacement, or a void when the month no longer
+    bills), with every piece of claim data (readiness.ROW_REQUIREMENTS); by name."""
     rows = WorklistRow.objects.filter(
         practice=practice,
         month=month,
         version=current_version(practice, month),
-    ).filter(Q(billable=True, status__in=NOT_YET_SUBMITTED), ready_filter())
+    ).filter(
+        Q(billable=True, status__in=NOT_YET_SUBMITTED) | Q(status=NEEDS_CORRECTION),
+        ready_filter(),
+    )
     if practitioner_id is not None:
         rows = rows.filter(billing_practitioner_id=practitioner_id)
     return rows.order_by("patient__last_name", "patient__first_name", "id")
@@ -94,8 +102,46 @@ def interchange_claims(interchange_id: int, chunk_size: int = CHUNK_SIZE) -> Ite
         last_id = items[-1].pk
 
 
+def claim_frequency(status: str, billable: bool) -> str:
+    """The claim frequency code (837P CLM05-3) of a row: 1 an original claim, 7 the
+    replacement of a submitted claim whose lines changed, 8 its void when the corrected
+    month bills nothing."""
+    if status != NEEDS_CORRECTION:
+        return InterchangeClaim.Frequency.ORIGINAL
+    return InterchangeClaim.Frequency.REPLACEMENT if billable else InterchangeClaim.Frequency.VOID
+
+
+def original_claim_id(row_id: int) -> str:
+    """The id of the claim a correcting row corrects (837P REF*F8): the last claim sent
+    in an 837P for a row it continues (its `supersedes` chain: a row carried unchanged
+    through re-closes bills the claim first sent), else that chain's first row's id."""
+    chain: list[int] = []
+    current = _superseded(row_id)
+    while current is not None and current not in chain and len(chain) < MAX_CHAIN:
+        chain.append(current)
+        current = _superseded(current)
+    if not chain:
+        return ""
+    sent = (
+        InterchangeClaim.objects.filter(row_id__in=chain, interchange__kind="837p")
+        .order_by("-id")
+        .values_list("claim_id", flat=True)
+        .first()
+    )
+    return sent or claim_id_of(chain[-1])
+
+
+def _superseded(row_id: int) -> int | None:
+    found: int | None = (
+        WorklistRow.objects.filter(pk=row_id).values_list("supersedes_id", flat=True).first()
+    )
+    return found
+
+
 def _claim(item: InterchangeClaim, lines: list[ClaimLineData]) -> Claim:
     row = item.row
+    if item.frequency == InterchangeClaim.Frequency.VOID:
+        return _void(item)
     return Claim(
         row=row,
         claim_id=item.claim_id,
@@ -104,4 +150,29 @@ def _claim(item: InterchangeClaim, lines: list[ClaimLineData]) -> Claim:
         lines=tuple(lines),
         diagnoses=tuple(row.diagnoses),
         service_date=row.service_date or row.month,
+    )
+
+
+def _void(item: InterchangeClaim) -> Claim:
+    """A void repeats the claim it cancels: its lines (the row's previous_lines), the
+    diagnoses and service date of the row it supersedes."""
+    row = item.row
+    voided = WorklistRow.objects.get(pk=row.supersedes_id)  # type: ignore[attr-defined]
+    previous = getattr(row, "previous_lines", None) or []
+    return Claim(
+        row=row,
+        claim_id=item.claim_id,
+        frequency=item.frequency,
+        original_claim_id=item.original_claim_id,
+        lines=tuple(
+            ClaimLineData(
+                line["code"],
+                int(line["units"]),
+                Decimal(line["unit_amount"]),
+                Decimal(line["amount"]),
+            )
+            for line in previous
+        ),
+        diagnoses=tuple(voided.diagnoses),
+        service_date=voided.service_date or voided.month,
     )

@@ -29,7 +29,7 @@ from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from billing.claims.claims import claim_id_of
+from billing.claims.claims import claim_frequency, claim_id_of, original_claim_id
 from billing.models import MdmAttestation, WorklistRow
 from billing.rules.classification import CCI_VERSION, CHRONIC_CONDITIONS_SOURCE, listed_as
 from billing.selectors import patient_month_facts
@@ -150,6 +150,8 @@ def _conditions(row: WorklistRow) -> list[dict[str, Any]]:
         patient_id=row.patient_id,
         onset__lte=last,
     ).order_by("id")
+    if hasattr(ChronicCondition, "attested_chronic_by"):
+        conditions = conditions.select_related("attested_chronic_by")
     return [
         {
             "icd10": condition.icd10,
@@ -202,7 +204,11 @@ def _care_plan(row: WorklistRow) -> dict[str, Any] | None:
     return {
         "version": plan.version,
         "established": _iso(plan.established),
-        "reviewed": _iso(getattr(plan, "reviewed", None) or plan.review_date or plan.established),
+        "reviewed": _iso(
+            getattr(plan, "reviewed", None)
+            or getattr(plan, "review_date", None)
+            or plan.established
+        ),
         **{field: getattr(plan, field) for field in CARE_PLAN_TEXT_FIELDS},
         "signed_by": _person(plan.signed_by),
         "signed_at": _iso(plan.signed_at),
@@ -271,6 +277,21 @@ def _mdm(row: WorklistRow) -> dict[str, Any] | None:
     }
 
 
+def _correction(row: WorklistRow) -> dict[str, Any] | None:
+    """For a row that continues a claim already sent (a re-close): which row, and when
+    its lines changed, the lines sent and why (CONTRACTS.md, the re-close)."""
+    supersedes = getattr(row, "supersedes_id", None)
+    if supersedes is None:
+        return None
+    return {
+        "supersedes": supersedes,
+        "original_claim_id": original_claim_id(row.pk),
+        "frequency": claim_frequency(row.status, row.billable),
+        "previous_lines": getattr(row, "previous_lines", None),
+        "reason": getattr(row, "correction_reason", ""),
+    }
+
+
 def _decision(row: WorklistRow) -> dict[str, Any]:
     lines = [
         {
@@ -336,6 +357,7 @@ def packet_content(row: WorklistRow, *, opened_by: User | None = None) -> dict[s
             "month": f"{row.month:%Y-%m}",
             "version": row.version,
             "status": row.status,
+            "correction": _correction(row),
             "billing_provider": {"name": provider.name, "npi": provider.npi} if provider else None,
         },
         "patient": _patient(row),

@@ -8,7 +8,12 @@ import datetime as dt
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from billing.claims.claims import claim_id_of, exportable_rows
+from billing.claims.claims import (
+    claim_frequency,
+    claim_id_of,
+    exportable_rows,
+    original_claim_id,
+)
 from billing.claims.models import ClaimInterchange, InterchangeClaim
 from billing.worklist import current_version
 from ccm.audit import audit_record
@@ -53,9 +58,19 @@ def claim_interchange_create(
     rows = exportable_rows(practice=practice, month=month, practitioner_id=practitioner_id)
     batch: list[InterchangeClaim] = []
     count = 0
-    for row_id in rows.values_list("id", flat=True).iterator(chunk_size=STORE_BATCH):
+    for row_id, status, billable in rows.values_list("id", "status", "billable").iterator(
+        chunk_size=STORE_BATCH
+    ):
+        frequency = claim_frequency(status, billable)
+        original = original_claim_id(row_id) if frequency != "1" else ""
         batch.append(
-            InterchangeClaim(interchange=interchange, row_id=row_id, claim_id=claim_id_of(row_id))
+            InterchangeClaim(
+                interchange=interchange,
+                row_id=row_id,
+                claim_id=claim_id_of(row_id),
+                frequency=frequency if original else "1",
+                original_claim_id=original,
+            )
         )
         if len(batch) == STORE_BATCH:
             InterchangeClaim.objects.bulk_create(batch)
