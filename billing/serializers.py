@@ -100,11 +100,11 @@ class WorklistRowSerializer(serializers.Serializer):  # type: ignore[type-arg]
         allow_blank=True, help_text="Why the lines changed (needs_correction)."
     )
     claim_missing = serializers.SerializerMethodField(
-        help_text="What this billable row lacks to go out as an 837P or FHIR claim."
+        help_text="What this row lacks to go out as an 837P or FHIR claim."
     )
 
     def get_claim_missing(self, row: Any) -> list[str]:
-        return row_missing(row) if row.billable else []
+        return row_missing(row)
 
     def get_patient_name(self, row: object) -> str:
         patient = row.patient  # type: ignore[attr-defined]

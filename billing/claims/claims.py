@@ -157,8 +157,10 @@ def _void(item: InterchangeClaim) -> Claim:
     """A void repeats the claim it cancels: its lines (the row's previous_lines), the
     diagnoses and service date of the row it supersedes."""
     row = item.row
-    voided = WorklistRow.objects.get(pk=row.supersedes_id)  # type: ignore[attr-defined]
-    previous = getattr(row, "previous_lines", None) or []
+    voided = row.supersedes
+    if voided is None:  # a void always corrects a row (original_claim_id said so)
+        raise ValueError(f"row {row.pk} voids no claim")
+    previous = row.previous_lines or []
     return Claim(
         row=row,
         claim_id=item.claim_id,

@@ -36,8 +36,11 @@ def _value(row: WorklistRow, path: str) -> object:
 
 
 def row_missing(row: WorklistRow) -> list[str]:
-    """The claim data this row's claim lacks (the patient and billing practitioner must
-    be loaded: select_related, as the worklist selectors do)."""
+    """The claim data this row's claim lacks (none when the row sends no claim: not
+    billable and correcting nothing). The patient and billing practitioner must be
+    loaded: select_related, as the worklist selectors do."""
+    if not row.billable and row.status != "needs_correction":
+        return []
     return [
         label
         for label, fields in ROW_REQUIREMENTS

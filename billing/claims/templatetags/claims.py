@@ -16,8 +16,8 @@ register = template.Library()
 
 @register.filter
 def claim_missing(row: WorklistRow) -> list[str]:
-    """{{ row|claim_missing }}: the claim data a billable row lacks (none for others)."""
-    return row_missing(row) if row.billable else []
+    """{{ row|claim_missing }}: the claim data a row's claim lacks."""
+    return row_missing(row)
 
 
 @register.simple_tag
