@@ -54,7 +54,8 @@ lint: install
 	$(VENV)/bin/ruff format --check .
 
 typecheck: install
-	$(VENV)/bin/mypy --strict billing/rules ccm/services.py patients/services.py timelog/services.py billing/services.py patients/selectors.py timelog/selectors.py billing/selectors.py timelog/timer/services.py timelog/timer/selectors.py timelog/timer/span.py
+	$(VENV)/bin/mypy --strict billing/rules ccm/services.py patients/services.py timelog/services.py billing/services.py patients/selectors.py timelog/selectors.py billing/selectors.py timelog/timer/services.py timelog/timer/selectors.py timelog/timer/span.py \
+	  patients/imports/services.py billing/claims/services.py billing/claims/archives.py billing/claims/claims.py billing/claims/readiness.py
 
 # The static files, hashed and compressed, where WhiteNoise serves them from (STATIC_ROOT):
 # production pages name them through the manifest this writes.

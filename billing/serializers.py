@@ -7,6 +7,7 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from billing.claims.readiness import row_missing
 from ccm.capabilities import Sight
 from ccm.limits import NOTE_MAX_LENGTH, REASON_MAX_LENGTH
 
@@ -119,6 +120,12 @@ class WorklistRowSerializer(serializers.Serializer):  # type: ignore[type-arg]
     correction_reason = serializers.CharField(
         allow_blank=True, help_text="Why the lines changed (needs_correction)."
     )
+    claim_missing = serializers.SerializerMethodField(
+        help_text="What this row lacks to go out as an 837P or FHIR claim."
+    )
+
+    def get_claim_missing(self, row: Any) -> list[str]:
+        return row_missing(row)
 
     def get_patient_name(self, row: object) -> str:
         patient = row.patient  # type: ignore[attr-defined]

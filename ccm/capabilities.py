@@ -15,7 +15,8 @@ In words:
   and no one else's;
 - billing staff and the practice admin see revenue: every patient's money, the month
   dashboard, the worklist, the reports and the fee schedule; they work the claims;
-- only the practice admin manages users and the practice's settings.
+- only the practice admin manages users, the practice's settings and bulk enrollment;
+  billing staff and admins keep the billing provider's identity.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ class Capability(StrEnum):
     SEE_DEMOGRAPHICS = "see_demographics"  # patients' identity, visits and consents
     SEE_STAFF = "see_staff"  # the practice's users: names, roles, credentials
     REGISTER_PATIENTS = "register_patients"  # register a patient, correct their identity
+    RECORD_COVERAGE = "record_coverage"  # sex, MBI, address, payer: what a claim needs
+    ENROLL_PATIENTS = "enroll_patients"  # bulk enrollment from a CSV or the EHR's FHIR
     RECORD_VISITS = "record_visits"
     RECORD_CONSENTS = "record_consents"
     SEE_CLINICAL = "see_clinical"  # conditions, care plans, stays, services elsewhere
@@ -46,6 +49,7 @@ class Capability(StrEnum):
     SEE_REVENUE = "see_revenue"  # all money: dashboard, worklist, reports, fees
     WORK_CLAIMS = "work_claims"  # close and reopen months, move claims, export
     EDIT_FEES = "edit_fees"
+    EDIT_BILLING_PROVIDER = "edit_billing_provider"  # the practice's identity on claims
     MANAGE_USERS = "manage_users"
     EDIT_PRACTICE_SETTINGS = "edit_practice_settings"
 
@@ -55,6 +59,7 @@ C = Capability
 _EVERYONE = {C.SEE_DEMOGRAPHICS, C.SEE_STAFF}
 _CLINICAL_STAFF = _EVERYONE | {
     C.REGISTER_PATIENTS,
+    C.RECORD_COVERAGE,
     C.RECORD_VISITS,
     C.RECORD_CONSENTS,
     C.SEE_CLINICAL,
@@ -70,6 +75,8 @@ _BILLING = _EVERYONE | {
     C.SEE_REVENUE,
     C.WORK_CLAIMS,
     C.EDIT_FEES,
+    C.EDIT_BILLING_PROVIDER,
+    C.RECORD_COVERAGE,
 }
 
 #: The table: each role's capabilities. Change it here and nowhere else.
@@ -84,10 +91,12 @@ ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
     ),
     Role.BILLING: frozenset(_BILLING),
     Role.ADMIN: frozenset(
-        _BILLING | _CLINICAL_STAFF - {C.LOG_TIME} | {C.MANAGE_USERS, C.EDIT_PRACTICE_SETTINGS}
+        _BILLING
+        | _CLINICAL_STAFF - {C.LOG_TIME}
+        | {C.MANAGE_USERS, C.EDIT_PRACTICE_SETTINGS, C.ENROLL_PATIENTS}
     ),
     Role.FRONT_DESK: frozenset(
-        _EVERYONE | {C.REGISTER_PATIENTS, C.RECORD_VISITS, C.RECORD_CONSENTS}
+        _EVERYONE | {C.REGISTER_PATIENTS, C.RECORD_COVERAGE, C.RECORD_VISITS, C.RECORD_CONSENTS}
     ),
 }
 

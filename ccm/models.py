@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, ClassVar
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
-from django.core.exceptions import PermissionDenied
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 
 from ccm.npi import validate_npi
+from ccm.us_address import validate_state, validate_zip_plus_four
 
 
 class Practice(models.Model):
@@ -33,6 +35,99 @@ class Practice(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+def validate_tax_id(value: str) -> None:
+    """The practice's federal tax id (EIN): nine digits."""
+    if not (value.isdigit() and len(value) == 9):
+        raise ValidationError("A tax id (EIN) has 9 digits (12-3456789).", code="tax_id")
+
+
+def validate_taxonomy(value: str) -> None:
+    """A provider taxonomy code (NUCC): 10 characters, three digits first, X last."""
+    if not re.fullmatch(r"[0-9]{3}[0-9A-Z]{6}X", value):
+        raise ValidationError(
+            "A taxonomy code has 10 characters: 3 digits, 6 letters or digits, then X "
+            "(207Q00000X is family medicine).",
+            code="taxonomy",
+        )
+
+
+class BillingProvider(models.Model):
+    """The practice as the billing provider of its claims (837P loop 2010AA, the FHIR
+    Claim's provider Organization): who is paid, where, under which NPI and tax id, with
+    the ids of the claim's submitter, receiver and Medicare payer."""
+
+    class Usage(models.TextChoices):
+        PRODUCTION = "P", "Production"
+        TEST = "T", "Test"
+
+    practice = models.OneToOneField(
+        Practice, on_delete=models.CASCADE, related_name="billing_provider"
+    )
+    name = models.CharField(max_length=60)
+    npi = models.CharField("NPI", max_length=10, validators=[validate_npi])
+    tax_id = models.CharField("tax id (EIN)", max_length=9, validators=[validate_tax_id])
+    address_line = models.CharField(max_length=55)
+    city = models.CharField(max_length=30)
+    state = models.CharField(max_length=2, validators=[validate_state])
+    zip = models.CharField("ZIP+4", max_length=9, validators=[validate_zip_plus_four])
+    taxonomy = models.CharField(max_length=10, validators=[validate_taxonomy])
+    place_of_service = models.CharField(
+        max_length=2,
+        default="11",
+        validators=[RegexValidator(r"^[0-9]{2}$", "A place of service code has 2 digits.")],
+        help_text="CMS place of service code; 11 is the office.",
+    )
+    phone = models.CharField(
+        max_length=10,
+        blank=True,
+        validators=[RegexValidator(r"^[0-9]{10}$", "A phone number has 10 digits.")],
+        help_text="The billing contact's phone (837P submitter contact).",
+    )
+    payer_id = models.CharField(
+        "Medicare payer id",
+        max_length=20,
+        blank=True,
+        help_text="The Medicare contractor's payer id for this practice's claims.",
+    )
+    submitter_id = models.CharField(
+        max_length=15, blank=True, help_text="The id the clearinghouse gave you; blank: the NPI."
+    )
+    receiver_name = models.CharField(max_length=60, default="MEDICARE PART B")
+    receiver_id = models.CharField(
+        max_length=15, blank=True, help_text="The receiver's id; blank: the payer id."
+    )
+    usage = models.CharField(max_length=1, choices=Usage.choices, default=Usage.PRODUCTION)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.npi})"
+
+
+#: What an 837P cannot go out without, of the billing provider (the phone is the
+#: submitter's contact, PER).
+BILLING_PROVIDER_REQUIRED: dict[str, str] = {
+    "name": "name",
+    "npi": "NPI",
+    "tax_id": "tax id",
+    "address_line": "address",
+    "city": "city",
+    "state": "state",
+    "zip": "ZIP+4",
+    "taxonomy": "taxonomy",
+    "phone": "phone",
+    "payer_id": "Medicare payer id",
+}
+
+
+def billing_provider_missing(provider: BillingProvider | None) -> list[str]:
+    """What the billing provider still lacks for a claim to go out, in words."""
+    if provider is None:
+        return list(BILLING_PROVIDER_REQUIRED.values())
+    return [
+        label for field, label in BILLING_PROVIDER_REQUIRED.items() if not getattr(provider, field)
+    ]
 
 
 class Role(models.TextChoices):

@@ -7,7 +7,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from ccm import api, user_views, views
+from ccm import api, billing_provider, user_views, views
 
 # Every error answers JSON under /api/ and a page elsewhere (ccm.views.error_response).
 handler400 = "ccm.views.bad_request"
@@ -29,6 +29,11 @@ api_urlpatterns = [
         "users/<int:pk>/reset-password/",
         api.UserPasswordResetApi.as_view(),
         name="api-user-reset-password",
+    ),
+    path(
+        "practice/billing-provider/",
+        billing_provider.BillingProviderApi.as_view(),
+        name="api-billing-provider",
     ),
 ]
 
@@ -58,6 +63,11 @@ urlpatterns = [
     ),
     path("practice/settings/", user_views.practice_settings, name="practice-settings"),
     path("api/", include(api_urlpatterns)),
+    path(
+        "practice/billing-provider/",
+        billing_provider.billing_provider_page,
+        name="billing-provider",
+    ),
     path("", include("patients.urls")),
     path("", include("timelog.urls")),
     path("", include("billing.urls")),
@@ -65,4 +75,5 @@ urlpatterns = [
     path("", include("billing.urls_worklist")),
     path("", include("billing.urls_pages")),
     path("", include("billing.urls_reports")),
+    path("", include("billing.claims.urls")),
 ]

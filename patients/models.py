@@ -10,6 +10,19 @@ from django.db import models
 from django.db.models import Q
 
 from ccm.models import Practice
+from ccm.us_address import validate_state, validate_zip
+from patients.mbi import validate_mbi
+
+#: The payer a patient's CCM claims go to unless their coverage says otherwise.
+MEDICARE_PART_B = "Medicare Part B"
+
+
+class Sex(models.TextChoices):
+    """Administrative sex as claims carry it (837P DMG03, FHIR Patient.gender)."""
+
+    FEMALE = "F", "Female"
+    MALE = "M", "Male"
+    UNKNOWN = "U", "Unknown"
 
 
 class Patient(models.Model):
@@ -22,6 +35,43 @@ class Patient(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="billing_patients"
     )
     is_active = models.BooleanField(default=True)
+    # What a claim needs (837P subscriber loop 2010BA, FHIR Patient and Coverage); the
+    # month close needs none of it, the worklist flags a claim that lacks it.
+    sex = models.CharField(max_length=1, choices=Sex.choices, blank=True, default="", db_default="")
+    mbi = models.CharField(
+        "MBI",
+        max_length=11,
+        blank=True,
+        default="",
+        db_default="",
+        validators=[validate_mbi],
+        help_text="Medicare Beneficiary Identifier (CMS format), stored without dashes.",
+    )
+    address_line = models.CharField(max_length=55, blank=True, default="", db_default="")
+    city = models.CharField(max_length=30, blank=True, default="", db_default="")
+    state = models.CharField(
+        max_length=2, blank=True, default="", db_default="", validators=[validate_state]
+    )
+    zip = models.CharField(
+        "ZIP code", max_length=9, blank=True, default="", db_default="", validators=[validate_zip]
+    )
+    payer_name = models.CharField(
+        max_length=60, default=MEDICARE_PART_B, db_default=MEDICARE_PART_B
+    )
+    payer_id = models.CharField(
+        max_length=20,
+        blank=True,
+        default="",
+        db_default="",
+        help_text="The payer's id on claims; blank: the practice's Medicare payer id.",
+    )
+    member_id = models.CharField(
+        max_length=30,
+        blank=True,
+        default="",
+        db_default="",
+        help_text="The coverage's member id; blank: the MBI.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -43,6 +93,15 @@ class Patient(models.Model):
     @property
     def full_name(self) -> str:
         return f"{self.first_name} {self.last_name}"
+
+    @property
+    def is_medicare_part_b(self) -> bool:
+        return self.payer_name.strip().casefold() == MEDICARE_PART_B.casefold()
+
+    @property
+    def subscriber_id(self) -> str:
+        """The id the payer knows the patient by: the member id, else the MBI."""
+        return self.member_id or self.mbi
 
 
 class ChronicCondition(models.Model):

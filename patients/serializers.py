@@ -19,6 +19,7 @@ from patients.models import (
     InpatientStay,
     OtherService,
     Patient,
+    Sex,
     Visit,
 )
 from patients.selectors import patient_current_care_plan
@@ -52,6 +53,22 @@ class PatientCreateInputSerializer(serializers.Serializer):
     last_name = serializers.CharField(max_length=100)
     birth_date = serializers.DateField()
     billing_practitioner = PracticeUserField(help_text="The id of a practitioner of the practice.")
+    # What a claim needs (optional; the service validates the MBI, state and ZIP).
+    sex = serializers.ChoiceField(choices=Sex.choices, required=False, allow_blank=True)
+    mbi = serializers.CharField(
+        max_length=20, required=False, allow_blank=True, help_text="1EG4-TE5-MK73 or 1EG4TE5MK73."
+    )
+    address_line = serializers.CharField(max_length=55, required=False, allow_blank=True)
+    city = serializers.CharField(max_length=30, required=False, allow_blank=True)
+    state = serializers.CharField(max_length=2, required=False, allow_blank=True)
+    zip = serializers.CharField(max_length=10, required=False, allow_blank=True)
+    payer_name = serializers.CharField(
+        max_length=60, required=False, allow_blank=True, help_text="Blank: Medicare Part B."
+    )
+    payer_id = serializers.CharField(max_length=20, required=False, allow_blank=True)
+    member_id = serializers.CharField(
+        max_length=30, required=False, allow_blank=True, help_text="Blank: the MBI."
+    )
 
 
 class PatientUpdateInputSerializer(PatientCreateInputSerializer):
@@ -259,6 +276,8 @@ class PatientOutputSerializer(serializers.ModelSerializer):
     billing_practitioner_name = serializers.CharField(
         source="billing_practitioner.display_name", read_only=True
     )
+    # "" when not recorded: the choice field's enum would leave it out.
+    sex = serializers.CharField(read_only=True, help_text="F, M, U; empty: not recorded.")
 
     class Meta:
         model = Patient
@@ -271,6 +290,15 @@ class PatientOutputSerializer(serializers.ModelSerializer):
             "billing_practitioner",
             "billing_practitioner_name",
             "is_active",
+            "sex",
+            "mbi",
+            "address_line",
+            "city",
+            "state",
+            "zip",
+            "payer_name",
+            "payer_id",
+            "member_id",
             "created_at",
             "updated_at",
         )

@@ -24,8 +24,11 @@ from ccm.locks import lock_for_change
 from ccm.models import Practice, Role, User
 from ccm.npi import validate_npi
 from ccm.periods import ensure_month_open, month_start
+from ccm.us_address import normalise_zip
 from patients.icd10 import icd10_lookup
+from patients.mbi import normalise_mbi
 from patients.models import (
+    MEDICARE_PART_B,
     CarePlan,
     ChronicCondition,
     Consent,
@@ -54,6 +57,18 @@ OTHER_SERVICE_WRITERS = roles_with(C.RECORD_OTHER_SERVICES)
 # a hostile request) would tie up a worker for minutes.
 MAX_STAY_DAYS = 366
 
+#: What a claim needs of the patient (837P 2010BA/2010BB, FHIR Patient and Coverage).
+PATIENT_CLAIM_FIELDS = (
+    "sex",
+    "mbi",
+    "address_line",
+    "city",
+    "state",
+    "zip",
+    "payer_name",
+    "payer_id",
+    "member_id",
+)
 PATIENT_AUDIT_FIELDS = (
     "mrn",
     "first_name",
@@ -61,6 +76,7 @@ PATIENT_AUDIT_FIELDS = (
     "birth_date",
     "billing_practitioner_id",
     "is_active",
+    *PATIENT_CLAIM_FIELDS,
 )
 CONDITION_AUDIT_FIELDS = (
     "patient_id",
@@ -176,6 +192,33 @@ def _lock_patient(patient: Patient) -> None:
 # -- patients --------------------------------------------------------------------------
 
 
+def normalise_claim_data(claim_data: Mapping[str, str | None]) -> dict[str, str]:
+    """The claim fields given (None: left out) in the form they are stored: the MBI
+    without dashes, the state upper case, the ZIP as digits, a blank payer as Medicare."""
+    values: dict[str, str] = {}
+    for field, value in claim_data.items():
+        if field not in PATIENT_CLAIM_FIELDS:
+            raise TypeError(f"{field} is not a claim field")
+        if value is None:
+            continue
+        text = value.strip()
+        if field == "mbi":
+            text = normalise_mbi(text)
+        elif field in ("state", "sex"):
+            text = text.upper()
+        elif field == "zip":
+            text = normalise_zip(text)
+        elif field == "payer_name":
+            text = text or MEDICARE_PART_B
+        values[field] = text
+    return values
+
+
+def _set_claim_data(patient: Patient, claim_data: Mapping[str, str | None]) -> None:
+    for field, value in normalise_claim_data(claim_data).items():
+        setattr(patient, field, value)
+
+
 def _check_patient(errors: dict[str, list[str]], patient: Patient) -> None:
     patient.mrn = patient.mrn.strip()
     patient.first_name = patient.first_name.strip()
@@ -206,28 +249,27 @@ def _save_patient(patient: Patient) -> None:
 def patient_create(
     *,
     practice: Practice,
-    actor: User,
+    actor: User | None,
     mrn: str,
     first_name: str,
     last_name: str,
     birth_date: dt.date,
     billing_practitioner: User | None,
+    **claim_data: str | None,
 ) -> Patient:
     """Register a patient with their billing practitioner (billing rules CONSENT_MISSING
     and INITIATING_VISIT_MISSING are judged against this practitioner; the claim goes out
-    under their NPI). MRN unique per practice; birth date not in the future."""
-    patient = Patient(
+    under their NPI). MRN unique per practice; birth date not in the future. `claim_data`:
+    any of PATIENT_CLAIM_FIELDS (sex, MBI by CMS's format, address, coverage)."""
+    patient = patient_prepare(
         practice=practice,
         mrn=mrn,
         first_name=first_name,
         last_name=last_name,
         birth_date=birth_date,
         billing_practitioner=billing_practitioner,
+        **claim_data,
     )
-    errors: dict[str, list[str]] = {}
-    _check_patient(errors, patient)
-    _check_practitioner(errors, "billing_practitioner", practice, billing_practitioner)
-    _clean(patient, errors, exclude=["billing_practitioner"])
     _save_patient(patient)
     audit_record(
         actor=actor,
@@ -238,21 +280,52 @@ def patient_create(
     return patient
 
 
+def patient_prepare(
+    *,
+    practice: Practice,
+    mrn: str,
+    first_name: str,
+    last_name: str,
+    birth_date: dt.date,
+    billing_practitioner: User | None,
+    **claim_data: str | None,
+) -> Patient:
+    """The unsaved patient `patient_create` registers, validated (ValidationError naming
+    each field otherwise); the bulk import saves many at once."""
+    patient = Patient(
+        practice=practice,
+        mrn=mrn,
+        first_name=first_name,
+        last_name=last_name,
+        birth_date=birth_date,
+        billing_practitioner=billing_practitioner,
+    )
+    _set_claim_data(patient, claim_data)
+    errors: dict[str, list[str]] = {}
+    _check_patient(errors, patient)
+    _check_practitioner(errors, "billing_practitioner", practice, billing_practitioner)
+    _clean(patient, errors, exclude=["billing_practitioner"])
+    return patient
+
+
 @transaction.atomic
 def patient_update(
     *,
     patient: Patient,
-    actor: User,
+    actor: User | None,
     mrn: str | None = None,
     first_name: str | None = None,
     last_name: str | None = None,
     birth_date: dt.date | None = None,
     billing_practitioner: User | None = None,
     is_active: bool | None = None,
+    **claim_data: str | None,
 ) -> Patient:
-    """Change a patient's identity, billing practitioner or active flag (None: unchanged).
-    A new billing practitioner needs a new consent (rule CONSENT_PRACTITIONER_MISMATCH);
-    that is the engine's finding, not a reason to refuse the change."""
+    """Change a patient's identity, billing practitioner, active flag or claim data (any
+    of PATIENT_CLAIM_FIELDS; None: unchanged). A new billing practitioner needs a new
+    consent (rule CONSENT_PRACTITIONER_MISMATCH); that is the engine's finding, not a
+    reason to refuse the change. The claim data feeds no billing rule: the 837P and FHIR
+    exports read it, and the worklist flags a claim that lacks it."""
     before = snapshot(patient, PATIENT_AUDIT_FIELDS)
     changes: dict[str, Any] = {
         "mrn": mrn,
@@ -264,6 +337,7 @@ def patient_update(
     for field, value in changes.items():
         if value is not None:
             setattr(patient, field, value)
+    _set_claim_data(patient, claim_data)
     errors: dict[str, list[str]] = {}
     if billing_practitioner is not None:
         _check_practitioner(errors, "billing_practitioner", patient.practice, billing_practitioner)
@@ -319,7 +393,7 @@ def _check_condition(
 def condition_create(
     *,
     patient: Patient,
-    actor: User,
+    actor: User | None,
     icd10: str,
     onset: dt.date,
     resolved: dt.date | None = None,
@@ -329,10 +403,9 @@ def condition_create(
     chronic conditions active in the month; its code is one of the claim's diagnoses).
     The code must be a billable ICD-10-CM code; it is stored dotted (E119 → E11.9) and the
     description defaults to the code set's."""
-    condition = ChronicCondition(patient=patient, onset=onset, resolved=resolved)
-    errors: dict[str, list[str]] = {}
-    _check_condition(errors, condition, icd10, description)
-    _clean(condition, errors, exclude=["icd10"] if "icd10" in errors else [])
+    condition = condition_prepare(
+        patient=patient, icd10=icd10, onset=onset, resolved=resolved, description=description
+    )
     ensure_month_open(patient.practice, *[d for d in (onset, resolved) if d])
     condition.save()
     audit_record(
@@ -349,7 +422,7 @@ def condition_create(
 def condition_update(
     *,
     condition: ChronicCondition,
-    actor: User,
+    actor: User | None,
     icd10: str | None = None,
     description: str | None = None,
     onset: dt.date | None = None,
@@ -464,6 +537,24 @@ def condition_delete(*, condition: ChronicCondition, actor: User) -> None:
     )
 
 
+def condition_prepare(
+    *,
+    patient: Patient,
+    icd10: str,
+    onset: dt.date,
+    resolved: dt.date | None = None,
+    description: str = "",
+) -> ChronicCondition:
+    """The unsaved condition `condition_create` records, validated (code, dates), without
+    the period lock (the caller takes it). `patient` may itself be unsaved."""
+    condition = ChronicCondition(patient=patient, onset=onset, resolved=resolved)
+    errors: dict[str, list[str]] = {}
+    _check_condition(errors, condition, icd10, description)
+    exclude = ["icd10"] if "icd10" in errors else []
+    _clean(condition, errors, exclude=exclude if patient.pk else [*exclude, "patient"])
+    return condition
+
+
 # -- consents --------------------------------------------------------------------------
 
 
@@ -471,7 +562,7 @@ def condition_delete(*, condition: ChronicCondition, actor: User) -> None:
 def consent_create(
     *,
     patient: Patient,
-    actor: User,
+    actor: User | None,
     date: dt.date,
     method: str,
     billing_practitioner: User | None = None,
@@ -484,6 +575,44 @@ def consent_create(
     CONSENT_MISSING; a consent to another practitioner is CONSENT_PRACTITIONER_MISMATCH).
     The practitioner defaults to the patient's; all four CMS disclosures must have been
     made, or nothing is recorded."""
+    practice = patient.practice
+    consent = consent_prepare(
+        patient=patient,
+        actor=actor,
+        date=date,
+        method=method,
+        billing_practitioner=billing_practitioner,
+        informed_service_available=informed_service_available,
+        informed_cost_sharing=informed_cost_sharing,
+        informed_one_practitioner=informed_one_practitioner,
+        informed_may_stop=informed_may_stop,
+    )
+    ensure_month_open(practice, date)
+    consent.save()
+    audit_record(
+        actor=actor,
+        action="consent.create",
+        instance=consent,
+        practice=practice,
+        after=snapshot(consent, CONSENT_AUDIT_FIELDS),
+    )
+    return consent
+
+
+def consent_prepare(
+    *,
+    patient: Patient,
+    actor: User | None,
+    date: dt.date,
+    method: str,
+    billing_practitioner: User | None = None,
+    informed_service_available: bool = True,
+    informed_cost_sharing: bool = True,
+    informed_one_practitioner: bool = True,
+    informed_may_stop: bool = True,
+) -> Consent:
+    """The unsaved consent `consent_create` records, validated (the four disclosures,
+    the practitioner), without the period lock. `patient` may itself be unsaved."""
     practice = patient.practice
     practitioner = billing_practitioner or patient.billing_practitioner
     disclosures = {
@@ -510,16 +639,8 @@ def consent_create(
                 "before consent can be recorded.",
             )
     _check_practitioner(errors, "billing_practitioner", practice, practitioner)
-    _clean(consent, errors, exclude=["billing_practitioner", "recorded_by"])
-    ensure_month_open(practice, date)
-    consent.save()
-    audit_record(
-        actor=actor,
-        action="consent.create",
-        instance=consent,
-        practice=practice,
-        after=snapshot(consent, CONSENT_AUDIT_FIELDS),
-    )
+    excluded = ["billing_practitioner", "recorded_by"]
+    _clean(consent, errors, exclude=excluded if patient.pk else [*excluded, "patient"])
     return consent
 
 
@@ -571,7 +692,7 @@ def visit_default_practitioner(actor: User) -> User | None:
 def visit_create(
     *,
     patient: Patient,
-    actor: User,
+    actor: User | None,
     date: dt.date,
     code: str,
     ccm_discussed: bool = False,

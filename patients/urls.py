@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from django.urls import URLPattern, URLResolver, include, path
 
-from patients import api, views
+from patients import api, claim_data, views
+from patients.imports import api as import_api
+from patients.imports import views as import_views
 
 api_urlpatterns = [
     path("", api.PatientListCreateApi.as_view(), name="api-patients"),
+    path("import/", import_api.PatientImportApi.as_view(), name="api-patient-import"),
     path("<int:pk>/", api.PatientDetailApi.as_view(), name="api-patient"),
     path(
         "<int:patient_id>/conditions/",
@@ -35,6 +38,11 @@ api_urlpatterns = [
         name="api-patient-consent-revoke",
     ),
     path("<int:patient_id>/visits/", api.VisitListCreateApi.as_view(), name="api-patient-visits"),
+    path(
+        "<int:patient_id>/claim-data/",
+        claim_data.ClaimDataApi.as_view(),
+        name="api-patient-claim-data",
+    ),
     path("<int:patient_id>/care-plan/", api.CarePlanApi.as_view(), name="api-patient-care-plan"),
     path(
         "<int:patient_id>/care-plan/versions/",
@@ -71,8 +79,10 @@ api_urlpatterns = [
 page_urlpatterns = [
     path("", views.patient_list, name="patient-list"),
     path("new/", views.patient_create, name="patient-create"),
+    path("import/", import_views.patient_import, name="patient-import"),
     path("<int:pk>/", views.patient_detail, name="patient-detail"),
     path("<int:pk>/edit/", views.patient_edit, name="patient-edit"),
+    path("<int:pk>/claim-data/", claim_data.patient_claim_data, name="patient-claim-data"),
     path("<int:pk>/conditions/add/", views.condition_add, name="patient-condition-add"),
     path(
         "<int:pk>/conditions/<int:cid>/edit/", views.condition_edit, name="patient-condition-edit"

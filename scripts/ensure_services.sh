@@ -55,6 +55,11 @@ if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
   for _ in $(seq 1 30); do redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 && break; sleep 0.5; done
 fi
 
+# Pango for WeasyPrint, which renders the audit packets' PDFs (billing/claims/packet.py).
+if ! ldconfig -p | grep -q 'libpangoft2-1.0.so.0'; then
+  echo "installing pango for weasyprint"; apt_install libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core
+fi
+
 # Chromium for the browser tests (Playwright drives it through executable_path).
 if ! command -v chromium >/dev/null 2>&1; then
   echo "installing chromium"; apt_install chromium

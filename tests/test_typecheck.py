@@ -27,6 +27,11 @@ STRICT_TARGETS = [
     "timelog/timer/services.py",
     "timelog/timer/selectors.py",
     "timelog/timer/span.py",
+    "patients/imports/services.py",
+    "billing/claims/services.py",
+    "billing/claims/archives.py",
+    "billing/claims/claims.py",
+    "billing/claims/readiness.py",
 ]
 
 

@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "patients",
     "timelog",
     "billing",
+    "billing.claims",
     "demo",
 ]
 
@@ -236,6 +237,9 @@ CCM_CLOSE_DAY = env_int("CCM_CLOSE_DAY", 3)
 # Each chunk reads the whole month of activities once; 25k patients per chunk measured
 # fastest at 100k patients (docs/benchmarks.md).
 CCM_CLOSE_CHUNK_SIZE = env_int("CCM_CLOSE_CHUNK_SIZE", 25000)
+# The month's packet ZIPs a worker builds (billing.claims.archives); the web process
+# serves them, so both must see this folder.
+CCM_PACKETS_DIR = env_str("CCM_PACKETS_DIR", str(RUN_DIR / "packets")) or str(RUN_DIR / "packets")
 # A stalled close resumes within a minute, with no operator (billing/close.py):
 # - a chunk's transaction pings PostgreSQL every CCM_CLOSE_HEARTBEAT_SECONDS while the
 #   engine works; a session silent for CCM_CLOSE_STALL_SECONDS (a hung worker) or whose

@@ -119,7 +119,10 @@ def documented_methods(openapi: dict[str, Any]) -> dict[str, set[str]]:
     return {
         "/"
         + "/".join("{}" if p.startswith("{") else p for p in path.strip("/").split("/"))
-        + "/": {method.upper() for method in operations if method.upper() in VERBS}
+        # A path ends with a slash unless it names a file (packets.zip, interface.md).
+        + ("/" if path.endswith("/") else ""): {
+            method.upper() for method in operations if method.upper() in VERBS
+        }
         for path, operations in openapi["paths"].items()
     }
 

@@ -63,6 +63,8 @@ NEEDS: dict[str, C | dict[str, C]] = {
     "practice-user-reactivate": C.MANAGE_USERS,
     "practice-user-reset-password": C.MANAGE_USERS,
     "practice-settings": C.EDIT_PRACTICE_SETTINGS,
+    "api-billing-provider": C.EDIT_BILLING_PROVIDER,
+    "billing-provider": C.EDIT_BILLING_PROVIDER,
     # patients: demographics, visits and consents for everyone; the rest is clinical
     "api-patients": {"GET": C.SEE_DEMOGRAPHICS, "POST": C.REGISTER_PATIENTS},
     "api-patient": {"GET": C.SEE_DEMOGRAPHICS, "PATCH": C.REGISTER_PATIENTS},
@@ -70,6 +72,10 @@ NEEDS: dict[str, C | dict[str, C]] = {
     "patient-detail": C.SEE_DEMOGRAPHICS,
     "patient-create": C.REGISTER_PATIENTS,
     "patient-edit": C.REGISTER_PATIENTS,
+    "api-patient-claim-data": {"GET": C.SEE_DEMOGRAPHICS, "PATCH": C.RECORD_COVERAGE},
+    "patient-claim-data": C.RECORD_COVERAGE,
+    "api-patient-import": C.ENROLL_PATIENTS,
+    "patient-import": C.ENROLL_PATIENTS,
     "api-patient-visits": {"GET": C.SEE_DEMOGRAPHICS, "POST": C.RECORD_VISITS},
     "patient-visit-add": C.RECORD_VISITS,
     "api-patient-consents": {"GET": C.SEE_DEMOGRAPHICS, "POST": C.RECORD_CONSENTS},
@@ -152,6 +158,11 @@ NEEDS: dict[str, C | dict[str, C]] = {
     "worklist-bulk-status": C.WORK_CLAIMS,
     "api-worklist-bulk-status": C.WORK_CLAIMS,
     "other-service-add": C.WORK_CLAIMS,
+    "api-worklist-export-837p": C.WORK_CLAIMS,
+    "api-worklist-export-fhir": C.WORK_CLAIMS,
+    "api-worklist-packet": C.WORK_CLAIMS,
+    "api-billing-month-packets": C.WORK_CLAIMS,
+    "month-packets": C.WORK_CLAIMS,
     "reports": C.SEE_REVENUE,
     "report-revenue-csv": C.SEE_REVENUE,
     "report-minutes-csv": C.SEE_REVENUE,
@@ -181,12 +192,14 @@ def test_the_table_says_what_the_product_says() -> None:
         C.SEE_DEMOGRAPHICS,
         C.SEE_STAFF,
         C.REGISTER_PATIENTS,
+        C.RECORD_COVERAGE,
         C.RECORD_VISITS,
         C.RECORD_CONSENTS,
     }, "front desk: demographics, visits and consents; no notes, care plans, minutes, money"
     assert roles_with(C.SEE_REVENUE) == {Role.BILLING, Role.ADMIN}
     assert roles_with(C.WORK_CLAIMS) == {Role.BILLING, Role.ADMIN}
-    assert roles_with(C.MANAGE_USERS) == {Role.ADMIN}
+    assert roles_with(C.MANAGE_USERS) == roles_with(C.ENROLL_PATIENTS) == {Role.ADMIN}
+    assert roles_with(C.EDIT_BILLING_PROVIDER) == {Role.BILLING, Role.ADMIN}
     assert roles_with(C.EDIT_PRACTICE_SETTINGS) == {Role.ADMIN}
     assert roles_with(C.SEE_OWN_PATIENTS_MONEY) == {Role.PRACTITIONER}
     assert roles_with(C.LOG_TIME) == {*CLINICAL_STAFF_ROLES, Role.PRACTITIONER}

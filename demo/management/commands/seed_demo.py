@@ -9,6 +9,7 @@ from typing import Any
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
+from demo.claim_data import seed_demo_claim_data
 from demo.previous_month import CASES, previous_month, seed_previous_month
 from demo.seed import DEMO_PASSWORD, DEMO_PATIENTS, seed_demo_patients, seed_demo_users
 
@@ -36,3 +37,6 @@ class Command(BaseCommand):
         )
         for case, patient in zip(CASES, last, strict=True):
             self.stdout.write(f"  {patient.mrn} {patient.full_name:<18} {case.story}")
+        # Last, so every demo patient (of any month) has what its claims need.
+        provider = seed_demo_claim_data(practice)
+        self.stdout.write(f"Billing provider: {provider.name} (NPI {provider.npi})")

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('ccm', '0008_practice_timer_idle_minutes'),
+        ('ccm', '0009_billing_provider'),
     ]
 
     operations = [
