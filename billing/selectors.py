@@ -317,11 +317,22 @@ def _visit_choice(
     return (prior[-1] if prior else None), (candidates[-1] if candidates else None)
 
 
-def _plan_in_force(plans: list[tuple[Any, ...]]) -> tuple[Any, ...] | None:
+def _plan_in_force(plans: list[tuple[Any, ...]], last: dt.date) -> tuple[Any, ...] | None:
     """The care plan in force in the month: the latest established on/before its last
     day, its latest version (rows in (established, version) order); billing rules
-    CARE_PLAN_MISSING, CARE_PLAN_NOT_REVIEWED and CARE_PLAN_UNSIGNED."""
-    return plans[-1] if plans else None
+    CARE_PLAN_MISSING, CARE_PLAN_NOT_REVIEWED and CARE_PLAN_UNSIGNED.
+
+    Its last review is the latest of the plan's reviews and revisions on or before the
+    month's last day: a review dated after the month (a version entered later with an old
+    established day) does not show that the plan was reviewed by then, and would hide
+    CARE_PLAN_NOT_REVIEWED from a month that was stale when it was billed."""
+    if not plans:
+        return None
+    established, _, *rest = plans[-1]
+    reviewed = max(
+        review if review is not None and review <= last else start for start, review, *_ in plans
+    )
+    return (established, reviewed, *rest)
 
 
 def _seconds_of_day(start: dt.time | None) -> int | None:
@@ -415,7 +426,7 @@ def _patient_month(key: PatientKey, rows: _MonthRows, month: _Month) -> _Patient
     visits = list(map(_Visit._make, rows.visits.get(pk, ())))
     began = _ccm_began(consents, billing_id, month.first, month.last)
     prior_visit, initiating = _visit_choice(visits, began, billing_id, month.rulebook)
-    plan = _plan_in_force(rows.care_plans.get(pk, []))
+    plan = _plan_in_force(rows.care_plans.get(pk, []), month.last)
     billing_name, level, attester_id, signed_at, attester_name = rows.patients.get(
         pk, (None, None, None, None, None)
     )

@@ -86,10 +86,12 @@ def test_facts_of_a_patient_month(
         "practitioner": f"U{practitioner.pk}",
     }
     assert facts["patient"]["prior_visit_date"] == "2025-01-10"
-    plan = patient.care_plans.get()
+    # The fixture's plan was reviewed after March: by March's end it was last reviewed
+    # the day it was established.
+    assert patient.care_plans.get().reviewed > dt.date(2026, 3, 31)
     assert facts["patient"]["care_plan"] == {
         "established": "2025-01-10",
-        "reviewed": plan.reviewed.isoformat(),
+        "reviewed": "2025-01-10",
         "signed_by": f"U{practitioner.pk}",
     }
     assert facts["names"] == {
@@ -262,3 +264,27 @@ def test_names_are_the_users_display_names(
     assert names[f"U{practitioner.pk}"] == practitioner.display_name
     engine = patients_month_engine_facts(patient_keys([patient.pk]), MARCH)[patient.pk]
     assert dict(engine.names) == names
+
+
+@pytest.mark.parametrize(
+    ("reviewed", "passed_on", "stale"),
+    [
+        # A review after the month cannot show the plan was reviewed by then.
+        (dt.date(2026, 5, 2), "2025-01-10", True),
+        # A review within the month's year counts.
+        (dt.date(2026, 3, 20), "2026-03-20", False),
+    ],
+)
+def test_a_care_plan_review_counts_only_on_or_before_the_months_end(
+    patient: Patient, nurse: User, reviewed: dt.date, passed_on: str, stale: bool
+) -> None:
+    """CARE_PLAN_NOT_REVIEWED: the facts pass the plan's last review as of the month's
+    last day, so a review entered later does not hide a stale plan from the month."""
+    patient.care_plans.update(reviewed=reviewed)
+    log(nurse, [patient], 3, 25)
+
+    facts = patient_month_facts(patient=patient, month=MARCH)
+    decision = evaluate(parse_facts(facts))
+
+    assert facts["patient"]["care_plan"]["reviewed"] == passed_on
+    assert ("CARE_PLAN_NOT_REVIEWED" in decision.rules_applied) is stale
