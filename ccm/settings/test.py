@@ -11,6 +11,10 @@ from ccm.settings.base import *  # noqa: F403
 from ccm.settings.env import env_str
 
 SECRET_KEY = "test-only-key"  # noqa: S105
+
+# The benchmark's load generator (`generate_load`, bench/): development and tests
+# only; production never installs it.
+INSTALLED_APPS = [*INSTALLED_APPS, "bench"]  # noqa: F405
 DEBUG = False
 # Production's two roles (README, Production): the suite connects as the application
 # role, which owns nothing; the test database is created by the bootstrap superuser (the

@@ -17,11 +17,11 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from bench.loadgen import npi_for
 from billing import tasks
 from billing.call_list import active_patients, call_list_rows
 from billing.call_progress import _revisions, _store, _work_out, call_list_progress
 from billing.live_decisions import decide_months
-from billing.loadgen import npi_for
 from billing.models import CallListProgress, FactsRevision, MdmAttestation
 from billing.selectors import patient_keys, patients_month_engine_facts, practice_rulebook
 from ccm.models import Practice, User

@@ -7,7 +7,11 @@ import datetime as dt
 import io
 import itertools
 import json
+import os
+import subprocess
+import sys
 from collections import Counter
+from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -186,3 +190,26 @@ def test_the_close_over_generated_data_agrees_with_the_engine(settings: object) 
         assert row.clinical_staff_seconds == decision.counted_seconds.clinical_staff
         expected_lines |= {(patient.pk, x.code, x.units, x.amount) for x in decision.lines}
     assert lines == expected_lines
+
+
+@pytest.mark.django_db(databases=[])
+def test_production_settings_do_not_install_the_load_generator() -> None:
+    """Synthetic patients have no place in a practice's data: `generate_load` exists under
+    the development and test settings only (bench/apps.py)."""
+    root = Path(__file__).resolve().parents[2]
+    environment = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "ccm.settings.production",
+        "SECRET_KEY": "a-test-key-for-settings-only",
+    }
+    result = subprocess.run(
+        [sys.executable, "manage.py", "help", "generate_load"],
+        cwd=root,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "Unknown command: 'generate_load'" in result.stderr

@@ -1,5 +1,5 @@
 """`generate_load --practice SLUG --patients N --entries M --month YYYY-MM [--seed S]`:
-synthetic data of one practice's month at MSO scale (billing/loadgen.py), written with
+synthetic data of one practice's month at MSO scale (bench/loadgen.py), written with
 COPY, the same data for the same seed. Prints the counts as JSON."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from billing.loadgen import LoadSize, generate_load
+from bench.loadgen import LoadSize, generate_load
 from ccm.periods import parse_month
 
 
