@@ -263,7 +263,8 @@ def reset_month(practice: Any, billing_user: Any) -> None:
     from ccm.models import BillingMonth
 
     with connection.cursor() as cursor:
-        cursor.execute("TRUNCATE billing_claimline, billing_worklistrow")
+        # CASCADE: the claims app's interchanges refer to rows (none in the bench's data).
+        cursor.execute("TRUNCATE billing_claimline, billing_worklistrow CASCADE")
     month = BillingMonth.objects.filter(practice=practice, month=CONFIG.month).first()
     if month is not None and month.status == BillingMonth.Status.CLOSED:
         reopen_month(practice=practice, month=CONFIG.month, actor=billing_user, reason="bench")
