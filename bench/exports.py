@@ -11,6 +11,8 @@ measures, printing one JSON line per figure:
     BENCH_DB=ccm_bench_export BENCH_KEEP_DB=1 BENCH_PATIENTS=5000 BENCH_ENTRIES=100000 \\
         .venv/bin/python bench/exports.py
 
+BENCH_EXPORTS (csv,837p,fhir) picks the exports measured.
+
 The claims exports need claim data the load generator does not write (the patients'
 MBI, sex and address; the practice as billing provider): `give_claim_data` fills it in,
 in the bench's own database only. Each claims export opens an interchange (a new control
@@ -20,6 +22,7 @@ number); the month's claims stay not yet submitted, so every run sends the same 
 from __future__ import annotations
 
 import http.client
+import os
 import statistics
 import subprocess
 import sys
@@ -147,7 +150,10 @@ def measure_exports(
     give_claim_data(practice, billing_user)
     token, _ = Token.objects.get_or_create(user=billing_user)
     csv_total = 0.0
+    chosen = os.environ.get("BENCH_EXPORTS", "csv,837p,fhir").split(",")
     for prefix, tail, accept in FORMATS:
+        if (prefix.removeprefix("export_") if tail else "csv") not in chosen:
+            continue
         headers = {"Authorization": f"Token {token.key}", "Accept": accept}
         path = f"/api/worklist/export/{tail}?month={month:%Y-%m}"
         downloads, baseline, peak = measure_format(
