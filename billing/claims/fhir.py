@@ -17,6 +17,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from django.db.models import Q
@@ -45,8 +46,10 @@ _NAMESPACE = uuid.UUID("6f0f3c9e-7a52-4c8e-9a55-1c0b5d8f2e11")
 Resource = dict[str, Any]
 
 
+@lru_cache(maxsize=4096)
 def full_url(kind: str, key: object) -> str:
-    """A stable urn:uuid for one of our objects (the same object, the same URL)."""
+    """A stable urn:uuid for one of our objects (the same object, the same URL); a claim
+    names its patient several times, so the last few thousand are kept."""
     return f"urn:uuid:{uuid.uuid5(_NAMESPACE, f'{kind}/{key}')}"
 
 
