@@ -258,10 +258,11 @@ _EXPORT_SETTINGS = (
 
 
 def export_csv_chunks(rows: QuerySet[WorklistRow]) -> Iterator[bytes]:
-    """The file of export_csv_lines, byte for byte, in chunks of about 64 KB: written by
-    PostgreSQL (COPY, one statement) and relayed; on another database, export_csv_lines
-    encoded. Billing rule: one line per claim line of the billable rows, then one per
-    void of a submitted claim (export_csv_lines says how each status reads)."""
+    """The file of export_csv_lines, byte for byte: the header, then chunks of about
+    64 KB written by PostgreSQL (COPY, one statement) and relayed; on another database,
+    export_csv_lines encoded. Billing rule: one line per claim line of the billable
+    rows, then one per void of a submitted claim (export_csv_lines says how each status
+    reads)."""
     connection = connections[rows.db]
     header = str(csv.writer(_Echo()).writerow(EXPORT_HEADER)).encode()
     if connection.vendor != "postgresql":
@@ -272,12 +273,13 @@ def export_csv_chunks(rows: QuerySet[WorklistRow]) -> Iterator[bytes]:
     # Only the row filter has parameters (%s, bound by psycopg: COPY takes none itself);
     # the SQL around it holds no other %.
     sql = _EXPORT_SQL.replace("{rows}", chosen_sql)
+    yield header  # at once: the lines come once PostgreSQL has sorted them
     with transaction.atomic(using=rows.db), connection.cursor() as cursor:
         for setting in _EXPORT_SETTINGS:
             cursor.execute(setting)
         with cursor.cursor.copy(sql, params) as copy:
-            pieces: list[bytes | memoryview] = [header]
-            size = len(header)
+            pieces: list[bytes | memoryview] = []
+            size = 0
             for block in copy:
                 pieces += (block[:-1], b"\r\n")
                 size += len(block) + 1

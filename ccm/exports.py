@@ -42,12 +42,19 @@ class StreamedFormat(BaseRenderer):
         raise NotImplementedError("An export streams through response(); its errors are JSON.")
 
     def chunks(self, pieces: Iterable[str | bytes]) -> Iterator[bytes]:
-        """The pieces, encoded (bytes are taken as they are: already in `charset`), joined
-        into chunks of at least `chunk_bytes` (the last may be shorter)."""
+        """The text pieces, encoded, joined into chunks of at least `chunk_bytes` (the last
+        may be shorter). A bytes piece is a chunk its producer made (in `charset`): sent
+        as it is, in its turn."""
         buffer: list[bytes] = []
         size = 0
         for piece in pieces:
-            encoded = piece if isinstance(piece, bytes) else piece.encode(self.charset)
+            if isinstance(piece, bytes):
+                if buffer:
+                    yield b"".join(buffer)
+                    buffer, size = [], 0
+                yield piece
+                continue
+            encoded = piece.encode(self.charset)
             buffer.append(encoded)
             size += len(encoded)
             if size >= self.chunk_bytes:

@@ -182,8 +182,10 @@ def test_the_api_streams_the_copy_in_chunks_and_audits_the_export(
     chunks = list(response.streaming_content)  # type: ignore[attr-defined]
     body = b"".join(chunks)
     assert body == by_python(worklist_rows(practice=practice, month=month_scenario.month))
-    assert all(len(chunk) >= EXPORT_CHUNK_BYTES for chunk in chunks[:-1])
-    assert len(chunks) == 1  # five lines: one chunk, not one per row
+    # The header at once, then chunks of 64 KB (here the four rows' five lines: one).
+    assert chunks[0] == b",".join(name.encode() for name in EXPORT_HEADER) + b"\r\n"
+    assert all(len(chunk) >= EXPORT_CHUNK_BYTES for chunk in chunks[1:-1])
+    assert len(chunks) == 2
     parsed = list(csv.reader(io.StringIO(body.decode())))
     assert parsed[0] == list(EXPORT_HEADER) and len(parsed) == 6
     event = AuditEvent.objects.get(action="worklist.export", actor=billing_user)
@@ -197,6 +199,7 @@ def test_a_download_cut_short_leaves_the_connection_usable(
     monkeypatch.setattr("billing.worklist.EXPORT_CHUNK_BYTES", 1)  # a chunk per row
     chunks = export_csv_chunks(worklist_rows(practice=practice, month=month_scenario.month))
     assert next(chunks).startswith(b"mrn,patient_name,")
+    assert next(chunks).endswith(b"\r\n")  # the first line of the COPY
     chunks.close()  # the client went away mid-file
     with connection.cursor() as cursor:
         cursor.execute(
