@@ -104,13 +104,12 @@ def _store_claims(interchange: ClaimInterchange, rows: QuerySet[WorklistRow]) ->
             [interchange.pk, CLAIM_ID_PREFIX, InterchangeClaim.Frequency.ORIGINAL, *params],
         )
         count = int(cursor.rowcount)
-    corrections = InterchangeClaim.objects.filter(
-        interchange=interchange, row__status=NEEDS_CORRECTION
-    ).values_list("id", "row_id", "row__status", "row__billable")
-    for item_id, row_id, status, billable in corrections:
+    # The corrections read from the rows (their index), not by joining every item.
+    corrections = rows.order_by().filter(status=NEEDS_CORRECTION)
+    for row_id, status, billable in corrections.values_list("id", "status", "billable"):
         original = original_claim_id(row_id)
         if original:
-            InterchangeClaim.objects.filter(pk=item_id).update(
+            InterchangeClaim.objects.filter(interchange=interchange, row_id=row_id).update(
                 frequency=claim_frequency(status, billable), original_claim_id=original
             )
     return count
