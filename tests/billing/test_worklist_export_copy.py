@@ -8,8 +8,9 @@ short leaves the connection usable."""
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 
 import pytest
 from django.core.management import call_command
@@ -106,7 +107,7 @@ def test_generated_data_with_cells_that_trip_a_csv_writer_exports_the_same_file(
         stdout=io.StringIO(),
     )
     practice = Practice.objects.get(slug="gen-export")
-    month = timezone.datetime(2026, 3, 1).date()
+    month = dt.date(2026, 3, 1)
     close(practice, month)
     assert_same_file(practice, month)
 
@@ -133,21 +134,21 @@ def test_generated_data_with_cells_that_trip_a_csv_writer_exports_the_same_file(
 
     rows = WorklistRow.objects.filter(practice=practice, month=month).order_by("pk")
     billable = rows.filter(billable=True)
-    first, second, third = billable[0], billable[1], billable[2]
-    WorklistRow.objects.filter(pk=first.pk).update(
+    one, two, three = billable[0], billable[1], billable[2]
+    WorklistRow.objects.filter(pk=one.pk).update(
         findings=[
             {"rule": "R1", "message": 'said "hello", then\nleft'},
             {"rule": "R2", "message": "carriage\r\nreturn; semi"},
         ],
         diagnoses=["E11.9", "=I10"],
     )
-    WorklistRow.objects.filter(pk=second.pk).update(
+    WorklistRow.objects.filter(pk=two.pk).update(
         status=WorklistStatus.NEEDS_CORRECTION,
         correction_reason='lines changed, 99490 "added"',
         findings=[],
         service_date=None,
     )
-    WorklistRow.objects.filter(pk=third.pk).update(
+    WorklistRow.objects.filter(pk=three.pk).update(
         status=WorklistStatus.NEEDS_CORRECTION,
         correction_reason="",
         findings=[{"rule": "-X", "message": ""}],
@@ -198,6 +199,7 @@ def test_a_download_cut_short_leaves_the_connection_usable(
     close(practice, month_scenario.month)
     monkeypatch.setattr("billing.worklist.EXPORT_CHUNK_BYTES", 1)  # a chunk per row
     chunks = export_csv_chunks(worklist_rows(practice=practice, month=month_scenario.month))
+    assert isinstance(chunks, Generator)
     assert next(chunks).startswith(b"mrn,patient_name,")
     assert next(chunks).endswith(b"\r\n")  # the first line of the COPY
     chunks.close()  # the client went away mid-file
