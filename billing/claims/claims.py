@@ -27,6 +27,17 @@ NOT_YET_SUBMITTED = (WorklistStatus.READY, WorklistStatus.NEEDS_REVIEW)
 #: it goes out as a correction of that claim, never as a new one.
 NEEDS_CORRECTION = "needs_correction"
 CHUNK_SIZE = 2000
+#: What the writers read of a claim's row (its patient whole): the rest, the findings
+#: above all, is left unread.
+CLAIM_ROW_FIELDS = (
+    "patient",
+    "billing_practitioner",
+    "month",
+    "service_date",
+    "diagnoses",
+    "supersedes",
+    "previous_lines",
+)
 MAX_CHAIN = 50
 
 
@@ -87,7 +98,7 @@ class Claim:
 def interchange_claims(interchange_id: int, chunk_size: int = CHUNK_SIZE) -> Iterator[list[Claim]]:
     """The interchange's claims in the order they were stored, a chunk at a time: the
     items read by one query (a server-side cursor, `chunk_size` a fetch), then per chunk
-    its rows with their patients (findings left unread) and its lines, each query
+    its rows with their patients (CLAIM_ROW_FIELDS) and its lines, each query
     bounded by the chunk, and the billing practitioners once each; so a chunk costs the
     same however many claims the interchange holds, and memory stays flat."""
     practitioners: dict[int, User] = {}
@@ -104,7 +115,7 @@ def interchange_claims(interchange_id: int, chunk_size: int = CHUNK_SIZE) -> Ite
             row.pk: row
             for row in WorklistRow.objects.filter(pk__in=chunk_rows)
             .select_related("patient")
-            .defer("findings")
+            .only(*CLAIM_ROW_FIELDS)
         }
         missing = {row.billing_practitioner_id for row in rows.values()} - practitioners.keys()
         if missing:
