@@ -45,7 +45,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -712,61 +711,16 @@ def gunicorn_worker_pid(master: int) -> int:
 
 
 def measure_export(practice: Any, billing_user: Any) -> None:
-    import http.client
+    from bench.exports import measure_exports
 
-    from rest_framework.authtoken.models import Token
-
-    token, _ = Token.objects.get_or_create(user=billing_user)
-    headers = {"Authorization": f"Token {token.key}"}
-    path = f"/api/worklist/export/?month={CONFIG.month:%Y-%m}"
-    with gunicorn(1) as (port, master):
-        worker = gunicorn_worker_pid(master.pid)
-
-        def get(url: str) -> tuple[float, float, float, int, int]:
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
-            started = time.perf_counter()
-            connection.request("GET", url, headers=headers)
-            response = connection.getresponse()
-            first = response.read(1)
-            first_byte = time.perf_counter() - started
-            size, lines, first_row = len(first), first.count(b"\n"), 0.0
-            while block := response.read1(65536):
-                size += len(block)
-                lines += block.count(b"\n")
-                if not first_row and lines >= 2:  # the header, then the first claim line
-                    first_row = time.perf_counter() - started
-            total = time.perf_counter() - started
-            connection.close()
-            if response.status != 200:
-                raise SystemExit(f"the export answered {response.status}")
-            return first_byte, first_row, total, lines, size
-
-        get("/api/me/")  # import everything, open the database connection
-        baseline = rss_mb(worker)
-        peak = [baseline]
-        done = threading.Event()
-
-        def sample() -> None:
-            while not done.is_set():
-                peak[0] = max(peak[0], rss_mb(worker))
-                time.sleep(0.02)
-
-        sampler = threading.Thread(target=sample)
-        sampler.start()
-        try:
-            first_byte, first_row, total, lines, size = get(path)
-        finally:
-            done.set()
-            sampler.join()
-        high_water = rss_mb(worker, "VmHWM")
-    emit("export_lines", lines - 1, "claim lines")
-    emit("export_bytes", size, "bytes")
-    emit("export_first_byte_seconds", round(first_byte, 3), "s")
-    emit("export_first_row_seconds", round(first_row, 3), "s")
-    emit("export_total_seconds", round(total, 2), "s")
-    emit("export_rss_before_mb", round(baseline, 1), "MB")
-    emit("export_rss_peak_mb", round(max(peak[0], high_water), 1), "MB")
-    emit("export_rss_growth_mb", round(max(peak[0], high_water) - baseline, 1), "MB")
+    measure_exports(
+        practice=practice,
+        billing_user=billing_user,
+        month=CONFIG.month,
+        serve=gunicorn,
+        emit=emit,
+        runs=CONFIG.runs,
+    )
 
 
 # The report.
@@ -810,7 +764,12 @@ TARGETS = (
     ("my_patients_p95_ms", "<", 50.0, "my patients p95 under 50 ms"),
     ("post_api_over_bare", ">=", 0.75, "time-entry POST at least 75% of bare Django"),
     ("export_first_byte_seconds", "<", 1.0, "CSV export first byte under 1 s"),
+    ("export_total_seconds", "<=", 2.0, "CSV export to the last byte at most 2 s"),
     ("export_rss_peak_mb", "<", 150.0, "CSV export serving process under 150 MB"),
+    ("export_837p_over_csv", "<=", 3.0, "837P export at most 3x the CSV"),
+    ("export_837p_rss_peak_mb", "<", 150.0, "837P export serving process under 150 MB"),
+    ("export_fhir_over_csv", "<=", 3.0, "FHIR export at most 3x the CSV"),
+    ("export_fhir_rss_peak_mb", "<", 150.0, "FHIR export serving process under 150 MB"),
 )
 
 

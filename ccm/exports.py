@@ -5,8 +5,9 @@ chunks.
 
 An export endpoint: `class Export837pApi(ExportApi)` with `renderer_classes =
 (X12Format,)` and a `get` that returns `self.stream(pieces, name="claims-2026-03")`,
-`pieces` being the text of the file in order. `*/*` (or no Accept) gets the first format
-listed; a format not offered is a 406; every error is JSON.
+`pieces` being the text of the file in order (str, or bytes already encoded). `*/*` (or
+no Accept) gets the first format listed; a format not offered is a 406; every error is
+JSON.
 """
 
 from __future__ import annotations
@@ -40,12 +41,19 @@ class StreamedFormat(BaseRenderer):
     ) -> bytes:
         raise NotImplementedError("An export streams through response(); its errors are JSON.")
 
-    def chunks(self, pieces: Iterable[str]) -> Iterator[bytes]:
-        """The pieces, encoded, joined into chunks of at least `chunk_bytes` (the last may
-        be shorter)."""
+    def chunks(self, pieces: Iterable[str | bytes]) -> Iterator[bytes]:
+        """The text pieces, encoded, joined into chunks of at least `chunk_bytes` (the last
+        may be shorter). A bytes piece is a chunk its producer made (in `charset`): sent
+        as it is, in its turn."""
         buffer: list[bytes] = []
         size = 0
         for piece in pieces:
+            if isinstance(piece, bytes):
+                if buffer:
+                    yield b"".join(buffer)
+                    buffer, size = [], 0
+                yield piece
+                continue
             encoded = piece.encode(self.charset)
             buffer.append(encoded)
             size += len(encoded)
@@ -55,7 +63,7 @@ class StreamedFormat(BaseRenderer):
         if buffer:
             yield b"".join(buffer)
 
-    def response(self, pieces: Iterable[str], *, filename: str) -> StreamingHttpResponse:
+    def response(self, pieces: Iterable[str | bytes], *, filename: str) -> StreamingHttpResponse:
         """The streamed answer, offered as a download named `filename`.<extension>."""
         response = StreamingHttpResponse(self.chunks(pieces), content_type=self.media_type)
         response["Content-Disposition"] = f'attachment; filename="{filename}.{self.extension}"'
@@ -97,8 +105,9 @@ class ExportApi(APIView):
         self.request.accepted_media_type = JSON
         return super().handle_exception(exc)
 
-    def stream(self, pieces: Iterable[str], *, name: str) -> StreamingHttpResponse:
-        """Answer `pieces` (text, in order) in the negotiated format, as file `name`."""
+    def stream(self, pieces: Iterable[str | bytes], *, name: str) -> StreamingHttpResponse:
+        """Answer `pieces` (text, or bytes in the format's charset, in order) in the
+        negotiated format, as file `name`."""
         export_format = self.request.accepted_renderer
         assert isinstance(export_format, StreamedFormat)  # noqa: S101 (renderer_classes)
         return export_format.response(pieces, filename=name)

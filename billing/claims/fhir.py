@@ -5,9 +5,10 @@ and their coverage (Coverage), plus the patient's chronic conditions active in t
 (Condition, the evidence behind the claim's diagnoses). The Patient, Condition and
 Practitioner resources are those bulk enrollment reads back (patients.imports).
 
-Streamed: the Bundle's head and the shared resources first, then a chunk of claims per
-piece of text, never the whole Bundle in memory. Every resource is a plain dict written
-with json.dumps; the tests validate each against fhir.resources' R4B models."""
+Streamed: the Bundle's head and the shared resources first, then the claims of a chunk
+in pieces of CLAIMS_PER_PIECE, never the whole Bundle in memory. Every resource is a
+plain dict written with json.dumps; the tests validate each against fhir.resources' R4B
+models."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from django.db.models import Q
@@ -40,13 +42,16 @@ CLAIM_ID_SYSTEM = "urn:ccm:claim"
 INTERCHANGE_SYSTEM = "urn:ccm:interchange"
 POS_SYSTEM = "https://www.cms.gov/Medicare/Coding/place-of-service-codes/Place_of_Service_Code_Set"
 GENDERS = {"F": "female", "M": "male", "U": "unknown"}
+CLAIMS_PER_PIECE = 200
 _NAMESPACE = uuid.UUID("6f0f3c9e-7a52-4c8e-9a55-1c0b5d8f2e11")
 
 Resource = dict[str, Any]
 
 
+@lru_cache(maxsize=4096)
 def full_url(kind: str, key: object) -> str:
-    """A stable urn:uuid for one of our objects (the same object, the same URL)."""
+    """A stable urn:uuid for one of our objects (the same object, the same URL); a claim
+    names its patient several times, so the last few thousand are kept."""
     return f"urn:uuid:{uuid.uuid5(_NAMESPACE, f'{kind}/{key}')}"
 
 
@@ -280,14 +285,19 @@ def fhir_bundle(
     yield json.dumps(head, separators=(",", ":"))[:-1] + ',"entry":[' + ",".join(shared)
     for chunk in claim_chunks:
         conditions = _month_conditions(chunk)
-        entries = []
-        for claim in chunk:
-            patient = claim.row.patient
-            entries.append(_entry(patient_resource(patient), "Patient", patient.pk))
-            entries.append(_entry(coverage(patient), "Coverage", patient.pk))
-            entries += [
-                _entry(condition(item), "Condition", item.pk) for item in conditions[patient.pk]
-            ]
-            entries.append(_entry(claim_resource(claim, provider, created), "Claim", claim.row.pk))
-        yield "," + ",".join(entries)
+        # A piece per CLAIMS_PER_PIECE claims: a claim's resources weigh about 5 KB, so a
+        # chunk's (2,000) in one string would be the worker's largest allocation.
+        for start in range(0, len(chunk), CLAIMS_PER_PIECE):
+            entries = []
+            for claim in chunk[start : start + CLAIMS_PER_PIECE]:
+                patient = claim.row.patient
+                entries.append(_entry(patient_resource(patient), "Patient", patient.pk))
+                entries.append(_entry(coverage(patient), "Coverage", patient.pk))
+                entries += [
+                    _entry(condition(item), "Condition", item.pk) for item in conditions[patient.pk]
+                ]
+                entries.append(
+                    _entry(claim_resource(claim, provider, created), "Claim", claim.row.pk)
+                )
+            yield "," + ",".join(entries)
     yield "]}"

@@ -70,6 +70,11 @@ class InterchangeClaim(models.Model):
                 fields=["interchange", "row"], name="interchange_claim_one_per_row"
             ),
         ]
+        # The file streams an interchange's claims in the order they were stored, a chunk
+        # at a time (claims.interchange_claims): each chunk one range of this index.
+        indexes: ClassVar[list[models.Index]] = [
+            models.Index(fields=["interchange", "id"], name="interchange_claim_in_order")
+        ]
 
     def __str__(self) -> str:
         return f"{self.claim_id} ({self.frequency})"

@@ -20,6 +20,7 @@ import datetime as dt
 import re
 from collections.abc import Iterable, Iterator
 from decimal import Decimal
+from functools import lru_cache
 
 from billing.claims.claims import Claim
 from billing.claims.models import ClaimInterchange
@@ -41,9 +42,11 @@ _SPACES = re.compile(r"\s+")
 _ACCENTS = str.maketrans("ÀÁÂÃÄÅÇÈÉÊËÌÍÎÏÑÒÓÔÕÖÙÚÛÜÝ", "AAAAAACEEEEIIIINOOOOOUUUUY")
 
 
+@lru_cache(maxsize=4096)
 def x12_text(value: object, max_length: int) -> str:
     """Text as an X12 element holds it: upper case, no delimiter, no control character,
-    no accent, one space between words, at most `max_length` characters."""
+    no accent, one space between words, at most `max_length` characters. The last few
+    thousand are kept: a month's claims repeat their cities, payers and practitioners."""
     text = str(value or "").upper()
     text = text.translate(_ACCENTS)
     return _SPACES.sub(" ", _NOT_ALLOWED.sub(" ", text)).strip()[:max_length].strip()

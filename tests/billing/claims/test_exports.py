@@ -179,6 +179,45 @@ def test_exports_stream_in_chunks_not_per_claim(
     assert fhir_problems(json.loads("".join(pieces))) == []
 
 
+def test_the_file_is_the_same_whatever_the_chunk_and_in_the_rows_order(
+    claims_month: ClaimsMonth,
+    billing_user: User,
+    practice: Practice,
+    django_assert_max_num_queries: Callable[..., Any],
+) -> None:
+    """A chunk is read by its own bounded queries (the items by their index, then their
+    rows and lines; a billing practitioner once), and the size of a chunk never changes
+    a byte of either file; the items are stored in the worklist's order (by name)."""
+    interchange = claim_interchange_create(
+        practice=practice, actor=billing_user, month=claims_month.scenario.month, kind="837p"
+    )
+    stored = list(
+        InterchangeClaim.objects.filter(interchange=interchange)
+        .order_by("id")
+        .values_list("row__patient__last_name", "claim_id", "frequency", "original_claim_id")
+    )
+    assert stored == [
+        (name, claim_id, "1", "")
+        for name, claim_id in sorted(
+            (r.patient.last_name, f"CCM{r.pk}")
+            for r in WorklistRow.objects.filter(billable=True, practice=practice)
+            .exclude(patient=claims_month.scenario.blocked)
+            .select_related("patient")
+        )
+    ]
+    provider = claims_month.provider
+    now = timezone.now()
+    whole = "".join(x12_837p(interchange, provider, interchange_claims(interchange.pk), now))
+    with django_assert_max_num_queries(4 * 3 + 1):  # three chunks of one claim
+        by_one = "".join(
+            x12_837p(interchange, provider, interchange_claims(interchange.pk, 1), now)
+        )
+    assert by_one == whole and whole.count("CLM*") == 3
+    fhir_whole = "".join(fhir_bundle(interchange, provider, interchange_claims(interchange.pk)))
+    fhir_by_one = "".join(fhir_bundle(interchange, provider, interchange_claims(interchange.pk, 1)))
+    assert fhir_by_one == fhir_whole and fhir_whole.count('"resourceType":"Claim"') == 3
+
+
 def test_three_users(
     claims_month: ClaimsMonth,
     billing_user: User,
