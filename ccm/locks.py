@@ -15,6 +15,10 @@ Every write transaction takes its locks in this order, skipping what it does not
 5. The practice's audit chain: an advisory lock taken by the audit insert (ccm migration
    0005's trigger), which is therefore the last write of every transaction.
 
+A new time entry takes steps 2 to 5 in one database call, in this order, each step a
+statement of its own (timelog migration 0006: timelog_time_activity_create; the order is
+checked on the function the database holds).
+
 Reads are audited on a chain of their own (ccm migration 0007), in their own short
 transaction: a page view never queues behind a write, nor a write behind a page view.
 

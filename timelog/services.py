@@ -11,20 +11,22 @@ entries may not overlap (the engine would count only their union).
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from ccm.audit import audit_record, snapshot
+from ccm.exceptions import PeriodClosed
 from ccm.limits import NOTE_MAX_LENGTH, text_problem
 from ccm.locks import lock_for_change
-from ccm.models import CARE_TEAM_ROLES, Role, User
-from ccm.periods import ensure_month_open
+from ccm.models import CARE_TEAM_ROLES, BillingMonth, Role, User
+from ccm.periods import ensure_month_open, month_start
 from patients.models import Patient
 from timelog.models import (
     ACTIVITY_TYPES,
@@ -160,21 +162,22 @@ def _lock_performer(performer: User) -> None:
 
 
 def _write_shares(activity: TimeActivity, patients: Sequence[Patient]) -> list[TimeShare]:
-    """Write the activity's even shares and keep them on the activity, ordered by patient
-    as the selectors prefetch them: `activity.shares.all()` (the API's answer) then gives
-    what was just written without querying it again."""
-    seconds = even_share_seconds(activity.duration_seconds, len(patients))
-    shares = TimeShare.objects.bulk_create(
-        TimeShare(activity=activity, patient=patient, date=activity.date, seconds=seconds)
-        for patient in patients
-    )
+    """Write the activity's even shares and keep them on the activity (_keep_shares)."""
+    shares = TimeShare.objects.bulk_create(_new_shares(activity, patients))
+    _keep_shares(activity, shares)
+    return shares
+
+
+def _keep_shares(activity: TimeActivity, shares: Sequence[TimeShare]) -> None:
+    """Keep the shares just written on the activity, ordered by patient as the selectors
+    prefetch them: `activity.shares.all()` (the API's answer) then gives them without
+    querying them again."""
     # What prefetch_related("shares") leaves on an instance (Django has no public way to
     # hand it objects already in memory): a queryset whose results are these rows.
     written = activity.shares.all()  # lazy: no query
     written._result_cache = sorted(shares, key=lambda share: share.patient_id)
     written._prefetch_done = True  # type: ignore[attr-defined]
     activity._prefetched_objects_cache = {"shares": written}  # type: ignore[attr-defined]
-    return shares
 
 
 def _activity_snapshot(
@@ -207,6 +210,8 @@ def time_activity_create(
     (created False): a retried submission is never counted twice. `logged_on` is the
     day it is entered, in the practice's time zone (billing rule ENTRY_LATE); nothing
     changes it afterwards (`today` stands for the day only in tests and the demo).
+    Refused (409) in a closing or closed month (the period lock); audited as
+    time_activity.create with the entry and its shares.
     """
     practice = performer.practice
     if practice is None or performer_kind_for(performer) == PerformerKind.NON_CLINICAL:
@@ -215,7 +220,7 @@ def time_activity_create(
         # The lock serialises the two checks that read the performer's other entries: the
         # overlap check (timed entries only) and the request-id lookup. An entry with
         # neither cannot overlap anything nor be a retry, so it needs no lock; the month
-        # is still locked by ensure_month_open, and its own rows are new.
+        # is still locked (FOR SHARE) before its rows are written, and its own rows are new.
         _lock_performer(performer)
     if request_id is not None:
         existing = TimeActivity.objects.filter(performer=performer, request_id=request_id).first()
@@ -223,9 +228,13 @@ def time_activity_create(
             return existing, False
     today = today or timezone.localdate()
     _validate(entry, today=today)
-    ensure_month_open(practice, entry.date)
-    _reject_overlap(performer, entry, exclude_id=None)
-    activity = TimeActivity.objects.create(
+    if entry.started_at is not None:
+        # The overlap check reads under the month's lock: a closed month answers 409
+        # before an overlap answers 400. (The insert below locks the month again: a no-op.)
+        ensure_month_open(practice, entry.date)
+        _reject_overlap(performer, entry, exclude_id=None)
+    now = timezone.now()
+    activity = TimeActivity(
         practice=practice,
         performer=performer,
         performer_kind=performer_kind_for(performer),
@@ -239,16 +248,103 @@ def time_activity_create(
         program=entry.program,
         patient_count=len(entry.patients),
         request_id=request_id,
+        created_at=now,
         logged_on=today,
+        updated_at=now,
     )
-    shares = _write_shares(activity, entry.patients)
+    if connection.vendor == "postgresql":
+        _insert_audited(activity, entry.patients)
+    else:
+        _insert_audited_by_the_orm(activity, entry.patients)
+    return activity, True
+
+
+# The one call that writes a new activity, its shares and its audit event, the month
+# locked first (timelog migration 0006, where its lock order is explained). The casts
+# choose the function's signature whatever types the driver gives the parameters.
+CREATE_CALL = (
+    "SELECT month_status, activity_id, share_ids, event_id FROM timelog_time_activity_create("
+    "%s::date, %s::bigint, %s::bigint, %s::text, %s::text, %s::date, %s::time, %s::integer, "
+    "%s::text, %s::text, %s::text, %s::text, %s::smallint, %s::uuid, %s::date, "
+    "%s::timestamptz, %s::bigint[], %s::integer, %s::text, %s::text, %s::jsonb)"
+)
+CREATE_ACTION = "time_activity.create"
+
+
+def _new_shares(activity: TimeActivity, patients: Sequence[Patient]) -> list[TimeShare]:
+    """The activity's even shares (billing rule: shared activity), in the patients' order."""
+    seconds = even_share_seconds(activity.duration_seconds, len(patients))
+    return [
+        TimeShare(activity=activity, patient=patient, date=activity.date, seconds=seconds)
+        for patient in patients
+    ]
+
+
+def _insert_audited(activity: TimeActivity, patients: Sequence[Patient]) -> None:
+    """Write `activity` (its fields all set, its id not yet), its even shares and its
+    audit event (time_activity.create, the snapshot every change of an activity records)
+    in one round trip, after locking the month FOR SHARE; 409 when the month is not open.
+    The activity and its shares get their ids and are kept as written (_keep_shares)."""
+    shares = _new_shares(activity, patients)
+    after = _activity_snapshot(activity, shares)
+    params: list[Any] = [
+        month_start(activity.date),
+        activity.practice_id,
+        activity.performer_id,
+        activity.performer_kind,
+        activity.performer_credential,
+        activity.date,
+        activity.started_at,
+        activity.duration_seconds,
+        activity.activity,
+        activity.note,
+        activity.outcome,
+        activity.program,
+        activity.patient_count,
+        activity.request_id,
+        activity.logged_on,
+        activity.created_at,
+        [patient.pk for patient in patients],
+        shares[0].seconds,
+        CREATE_ACTION,
+        TimeActivity._meta.label_lower,
+        json.dumps(after),
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(CREATE_CALL, params)
+        status, activity_id, share_ids, _event_id = cursor.fetchone()
+    if status != BillingMonth.Status.OPEN:
+        # ccm.periods.ensure_month_open's answer, for the month this call found not open.
+        raise PeriodClosed(
+            f"The billing month {activity.date:%Y-%m} is {status}; "
+            "reopen it before changing its data."
+        )
+    _mark_saved(activity, activity_id)
+    by_patient = sorted(shares, key=lambda share: share.patient_id)
+    for share, share_id in zip(by_patient, share_ids, strict=True):
+        _mark_saved(share, share_id)
+    _keep_shares(activity, shares)
+
+
+def _mark_saved(instance: TimeActivity | TimeShare, pk: int) -> None:
+    """What Model.save() leaves on an instance it inserted."""
+    instance.pk = pk
+    instance._state.adding = False
+    instance._state.db = connection.alias
+
+
+def _insert_audited_by_the_orm(activity: TimeActivity, patients: Sequence[Patient]) -> None:
+    """_insert_audited statement by statement, for databases without its function
+    (development on SQLite, which has neither row locks nor the audit chain)."""
+    ensure_month_open(activity.practice, activity.date)
+    activity.save(force_insert=True)
+    shares = _write_shares(activity, patients)
     audit_record(
-        actor=performer,
-        action="time_activity.create",
+        actor=activity.performer,
+        action=CREATE_ACTION,
         instance=activity,
         after=_activity_snapshot(activity, shares),
     )
-    return activity, True
 
 
 def _ensure_own(activity: TimeActivity, actor: User) -> None:

@@ -14,6 +14,9 @@ import ast
 import re
 from pathlib import Path
 
+import pytest
+from django.db import connection
+
 ROOT = Path(__file__).resolve().parents[2]
 APPS = ("ccm", "patients", "timelog", "billing", "demo")
 #: (file, function) that lock a row FOR UPDATE because they delete it.
@@ -109,3 +112,26 @@ def test_a_delete_is_audited_after_the_delete() -> None:
     audit = (ROOT / "ccm" / "audit.py").read_text()
     helper = audit[audit.index("def audited_delete") :]
     assert helper.index("instance.delete()") < helper.index("audit_record(")
+
+
+@pytest.mark.django_db
+def test_the_time_entry_function_takes_its_locks_in_order() -> None:
+    """timelog_time_activity_create (timelog migration 0006), as the database holds it:
+    the month FOR SHARE (2) before any write, the shares in a statement of their own
+    (their facts trigger, 4, runs as it ends) and the audit insert (5) last; no other
+    row lock."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_get_functiondef('timelog_time_activity_create'::regproc)")
+        body = cursor.fetchone()[0]
+    steps = [
+        body.index("FOR SHARE"),
+        body.index("INSERT INTO timelog_timeactivity"),
+        body.index("INSERT INTO timelog_timeshare"),
+        body.index("INSERT INTO ccm_auditevent"),
+    ]
+    assert steps == sorted(steps)
+    assert body.count("INSERT INTO ccm_auditevent") == 1
+    assert body.rindex("FOR SHARE") < steps[1]
+    assert not re.search(r"FOR (NO KEY )?UPDATE|FOR KEY SHARE", body)
+    # The shares' statement ends before the audit insert begins.
+    assert ";" in body[steps[2] : steps[3]]
