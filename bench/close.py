@@ -174,6 +174,10 @@ def main() -> None:
     bench.setup_django()
     from ccm.models import Practice, User
 
+    if "CCM_CLOSE_CHUNK_ENTRIES" in os.environ:  # this process's closes (not the workers')
+        from django.conf import settings
+
+        settings.CCM_CLOSE_CHUNK_ENTRIES = int(os.environ["CCM_CLOSE_CHUNK_ENTRIES"])
     practice = Practice.objects.get(slug=bench.PRACTICE)
     billing_user = User.objects.filter(practice=practice, role="billing").order_by("pk").first()
     closes: list[float] = []

@@ -621,11 +621,12 @@ class _Programs(dict[object, str]):
 _PERFORMER_NAME = user_display_name("activity__performer")
 
 #: The engine's time entries of some patients' month (PostgreSQL), one row per share, in
-#: no order (PostgreSQL would sort these wide rows on disk; Python sorts them by the patient
-#: id alone, faster): the patient id, then TimeEntry's fields in their order, each made by
-#: the database as the facts carry it (the id 'a' + activity id, the start in whole seconds
-#: after midnight, the staff id as practitioner_ref makes it, blank texts as null: a note
-#: is stored stripped, timelog.services), then whether the performer kind and the numbers
+#: patient order (sorted by PostgreSQL in the chunk's work_mem: rows that come in the order
+#: Python walks them are grouped two to three times faster than rows sorted afterwards):
+#: the patient id, then TimeEntry's fields in their order, each made by the database as
+#: the facts carry it (the id 'a' + activity id, the start in whole seconds after
+#: midnight, the staff id as practitioner_ref makes it, blank texts as null: a note is
+#: stored stripped, timelog.services), then whether the performer kind and the numbers
 #: are ones parse_facts accepts. No name and no join to the users: `_performer_names`
 #: reads the few performers' names once.
 _ENGINE_ENTRIES_SQL = """
@@ -636,7 +637,8 @@ SELECT s.patient_id, 'a' || s.activity_id, a.date, a.duration_seconds, a.perform
        a.performer_kind = ANY(%(kinds)s) AND a.duration_seconds BETWEEN 1 AND %(max_seconds)s
            AND a.patient_count > 0
 FROM {share} s JOIN {activity} a ON a.id = s.activity_id
-WHERE s.patient_id = ANY(%(patients)s) AND s.date BETWEEN %(first)s AND %(last)s
+WHERE s.patient_id = ANY(%(patients)s::bigint[]) AND s.date BETWEEN %(first)s AND %(last)s
+ORDER BY s.patient_id
 """
 
 #: A row of _ENGINE_ENTRIES_SQL without the patient id and the check: TimeEntry's fields.
@@ -648,13 +650,13 @@ _new_entry = functools.partial(tuple.__new__, rules_facts.TimeEntry)
 
 
 def _engine_entry_rows(patient_ids: Sequence[int], first: dt.date, last: dt.date) -> list[Any]:
-    """The patients' time entries of the month as _ENGINE_ENTRIES_SQL reads them;
-    elsewhere than on PostgreSQL (SQLite in development) the same rows from the
+    """The patients' time entries of the month as _ENGINE_ENTRIES_SQL reads them (in
+    patient order); elsewhere than on PostgreSQL (SQLite in development) the same rows from the
     ORM's."""
     if connection.vendor != "postgresql":
         shares = TimeShare.objects.filter(
             _ids_in("patient_id", patient_ids), date__range=(first, last)
-        )
+        ).order_by("patient_id")
         return [_as_engine_row(row[0], row[1:]) for row in shares.values_list(*_ENTRY_COLUMNS)]
     sql = _ENGINE_ENTRIES_SQL.format(
         share=TimeShare._meta.db_table, activity=TimeActivity._meta.db_table
@@ -682,7 +684,7 @@ def _engine_entries(rows: list[Any]) -> tuple[dict[int, list[Any]], set[str]]:
     The hot loop of the close (millions of entries). When every row passes parse_facts'
     checks as it stands (the database checked the numbers and the performer kind; the
     few distinct texts are checked here), each row becomes a TimeEntry as it is, with no
-    Python code per entry (sort, groupby, map and tuple.__new__ run in C); otherwise the rows
+    Python code per entry (groupby, map and tuple.__new__ run in C); otherwise the rows
     go through `_checked_entries`, which normalises each value or raises the FactsError
     parse_facts would."""
     texts = set(map(_ENTRY_PEOPLE_AND_TEXTS, rows))
@@ -695,7 +697,6 @@ def _engine_entries(rows: list[Any]) -> tuple[dict[int, list[Any]], set[str]]:
         and program
         for _, credential, activity, program in texts
     ):
-        rows.sort(key=_PATIENT_ID)
         grouped = {
             patient_id: list(map(_new_entry, map(_ENTRY_FIELDS, shares)))
             for patient_id, shares in itertools.groupby(rows, _PATIENT_ID)
