@@ -391,18 +391,28 @@ class _Refs(dict[int, str]):
 @dataclass(frozen=True)
 class _Month:
     """What the facts of every patient of a month are built with: the month's first and
-    last day, its rulebook, and the people's refs and display names, each made once."""
+    last day, its rulebook, the people's refs and display names, and the engine's Month,
+    each made once."""
 
     first: dt.date
     last: dt.date
     rulebook: Rulebook
     refs: _Refs
     shown: _Shown
+    #: The engine's Month, one (immutable) for every patient's Facts.
+    facts_month: rules_facts.Month
 
     @classmethod
     def of(cls, month: dt.date) -> _Month:
         first = month_start(month)
-        return cls(first, month_end(month), rulebook_for_month(first), _Refs(), _Shown())
+        return cls(
+            first,
+            month_end(month),
+            rulebook_for_month(first),
+            _Refs(),
+            _Shown(),
+            rules_facts.Month(first.year, first.month),
+        )
 
 
 class _PatientMonth(NamedTuple):
@@ -782,7 +792,7 @@ _STAFF_ID = operator.itemgetter(rules_facts.TimeEntry._fields.index("staff_id"))
 def _patient_engine_facts(key: PatientKey, rows: _MonthRows, month: _Month) -> Facts:
     """The Facts parse_facts would make of _patient_facts_dict, built directly."""
     patient = _patient_month(key, rows, month)
-    refs, shown, first = month.refs, month.shown, month.first
+    refs, shown = month.refs, month.shown
     pk, billing_ref, billing_npi = patient.pk, patient.billing_ref, patient.billing_npi
     initiating, plan, attestation = patient.initiating, patient.plan, patient.attestation
     mdm = None
@@ -800,7 +810,7 @@ def _patient_engine_facts(key: PatientKey, rows: _MonthRows, month: _Month) -> F
         if name and ref not in names:
             names[ref] = shown[name]
     return Facts(
-        month=rules_facts.Month(first.year, first.month),
+        month=month.facts_month,
         billing_practitioner=billing_ref,
         patient=rules_facts.Patient(
             chronic_conditions=_engine_conditions(rows.conditions.get(pk, [])),
