@@ -88,6 +88,7 @@ def test_facts_of_a_patient_month(
     }
     assert facts["patient"]["prior_visit_date"] == "2025-01-10"
     plan = patient.care_plans.get()
+    assert plan.reviewed is not None
     assert facts["patient"]["care_plan"] == {
         "established": "2025-01-10",
         "reviewed": plan.reviewed.isoformat(),
