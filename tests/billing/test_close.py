@@ -14,7 +14,13 @@ from django.utils import timezone
 from pytest_django import DjangoCaptureOnCommitCallbacks, Settings
 from rest_framework.test import APIClient
 
-from billing.close import close_chunk, close_request, close_run_inline, reopen_month
+from billing.close import (
+    PATIENT_WEIGHT,
+    close_chunk,
+    close_request,
+    close_run_inline,
+    reopen_month,
+)
 from billing.models import ClaimLine, CloseChunk, CloseRun, WorklistRow
 from billing.tasks import close_due_months, previous_month
 from ccm.exceptions import PeriodClosed
@@ -93,6 +99,28 @@ def test_chunks_split_the_patients_and_a_repeated_chunk_is_skipped(
     close_run_inline(run)
     assert WorklistRow.objects.count() == 4
     assert BillingMonth.objects.get(practice=practice, month=run.month).status == "closed"
+
+
+def test_chunks_are_cut_by_the_patients_time_entries(
+    practice: Practice, month_scenario: MonthScenario, settings: Settings
+) -> None:
+    """A chunk ends once its patients' entries of the month, each patient counting
+    PATIENT_WEIGHT more, reach CCM_CLOSE_CHUNK_ENTRIES (CCM_CLOSE_CHUNK_SIZE patients at
+    most), so chunks of few busy patients and of many quiet ones take about as long."""
+    settings.CCM_CLOSE_CHUNK_ENTRIES = 3 + PATIENT_WEIGHT  # the complex patient has 3
+    settings.CCM_CLOSE_CHUNK_SIZE = 100
+    scenario = month_scenario
+    run, _ = close_request(practice=practice, month=scenario.month, actor=None)
+    assert run is not None
+    chunks = list(run.chunks.order_by("index").values_list("patient_ids", flat=True))
+    assert chunks == [
+        [scenario.complex.pk],  # 3 entries
+        [scenario.non_complex.pk, scenario.practitioner_only.pk],  # 1 + 1
+        [scenario.blocked.pk],  # 1, the last
+    ]
+    assert run.chunks_total == 3 and run.patients == 4
+    close_run_inline(run)
+    assert WorklistRow.objects.filter(run=run).count() == 4
 
 
 def test_after_close_time_and_attestations_are_409(

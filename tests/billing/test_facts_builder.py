@@ -14,7 +14,7 @@ from pytest_django import Settings
 
 from billing.close import close_chunk, close_request
 from billing.models import MdmAttestation, WorklistRow
-from billing.rules import evaluate, parse_facts
+from billing.rules import FactsError, evaluate, parse_facts
 from billing.selectors import (
     patient_keys,
     patient_month_facts,
@@ -23,6 +23,7 @@ from billing.selectors import (
 )
 from ccm.models import User
 from patients.models import InpatientStay, OtherService, Patient
+from timelog.models import TimeActivity
 from timelog.services import TimeActivityInput, time_activity_create
 
 pytestmark = pytest.mark.django_db
@@ -88,7 +89,9 @@ def test_facts_of_a_patient_month(
     assert facts["patient"]["prior_visit_date"] == "2025-01-10"
     # The fixture's plan was reviewed after March: by March's end it was last reviewed
     # the day it was established.
-    assert patient.care_plans.get().reviewed > dt.date(2026, 3, 31)
+    reviewed = patient.care_plans.get().reviewed
+    assert reviewed is not None
+    assert reviewed > dt.date(2026, 3, 31)
     assert facts["patient"]["care_plan"] == {
         "established": "2025-01-10",
         "reviewed": "2025-01-10",
@@ -200,6 +203,82 @@ def test_engine_facts_are_what_parse_facts_makes_of_the_json_facts(
     assert engine_facts[patient.pk].other_services[0].practitioner == f"U{practitioner.pk}"
 
 
+def _assert_engine_facts_match(patients: list[Patient]) -> None:
+    """patients_month_engine_facts == parse_facts(patients_month_facts) for each patient,
+    the entries compared in one order (the engine sorts them itself)."""
+    loaded = list(
+        Patient.objects.filter(pk__in=[p.pk for p in patients]).select_related(
+            "billing_practitioner"
+        )
+    )
+    json_facts = patients_month_facts(loaded, MARCH)
+    engine_facts = patients_month_engine_facts(patient_keys([p.pk for p in loaded]), MARCH)
+    assert set(engine_facts) == set(json_facts) == {p.pk for p in patients}
+    for pk, facts in json_facts.items():
+        built = engine_facts[pk]
+        ordered = sorted(built.time_entries, key=lambda e: (e.date, int(e.id[1:])))
+        assert replace(built, time_entries=tuple(ordered)) == parse_facts(facts)
+
+
+def test_engine_facts_match_over_a_varied_month(
+    nurse: User,
+    practitioner: User,
+    make_user: Callable[..., User],
+    make_patient: Callable[..., Patient],
+) -> None:
+    """Many patients, shared and untimed entries, several programs and performers, a
+    patient with no entries: the fast path (each row taken as the database made it)
+    gives what parse_facts makes of the JSON-like facts."""
+    patients = [make_patient() for _ in range(8)] + [make_patient(eligible=False)]
+    assistant = make_user("ma", credential="CMA")
+    for day in range(1, 29):
+        group = patients[day % 5 : day % 5 + 1 + day % 3]
+        log(nurse, group, day, 5 + day, f"{8 + day % 9:02d}:{day % 60:02d}:00")
+        log(assistant, [patients[day % 9]], day, 3 + day % 7, program="rpm" if day % 4 else "ccm")
+        if day % 6 == 0:
+            log(practitioner, [patients[day % 8]], day, 31)
+    _assert_engine_facts_match([*patients, make_patient()])
+
+
+def test_engine_facts_normalise_texts_as_parse_facts_does(
+    patient: Patient, nurse: User, make_patient: Callable[..., Patient]
+) -> None:
+    """Texts stored as parse_facts would not take them as they stand (a credential with
+    spaces around it, a blank one, a program in capitals) take the long way and come out
+    normalised the same."""
+    other = make_patient()
+    log(nurse, [patient], 3, 25, "09:00")
+    log(nurse, [patient, other], 4, 30)
+    log(nurse, [other], 5, 10, program="rpm")
+    activities = TimeActivity.objects.filter(shares__patient=patient).order_by("date")
+    TimeActivity.objects.filter(pk=activities[0].pk).update(performer_credential=" RN\t")
+    TimeActivity.objects.filter(pk=activities[1].pk).update(performer_credential="  ")
+    TimeActivity.objects.filter(shares__patient=other, program="rpm").update(program=" RPM ")
+    _assert_engine_facts_match([patient, other])
+    entries = patients_month_engine_facts(patient_keys([patient.pk]), MARCH)[patient.pk]
+    assert sorted(str(e.credential) for e in entries.time_entries) == ["None", "RN"]
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"patient_count": 0}, "time_entries[0].shared_with"),
+        ({"performer_kind": "robot"}, "time_entries[0].performer"),
+        ({"program": " "}, "time_entries[].program"),
+    ],
+)
+def test_a_bad_entry_is_the_facts_error_parse_facts_raises(
+    patient: Patient, nurse: User, change: dict[str, object], field: str
+) -> None:
+    log(nurse, [patient], 3, 25)
+    TimeActivity.objects.filter(shares__patient=patient).update(**change)
+    with pytest.raises(FactsError) as engine_error:
+        patients_month_engine_facts(patient_keys([patient.pk]), MARCH)
+    assert engine_error.value.field == field
+    with pytest.raises(FactsError):
+        parse_facts(patient_month_facts(patient=patient, month=MARCH))
+
+
 def test_engine_facts_take_a_fixed_number_of_queries(
     nurse: User, make_patient: Callable[..., Patient]
 ) -> None:
@@ -217,7 +296,9 @@ def test_engine_facts_take_a_fixed_number_of_queries(
     many = few + [make_patient() for _ in range(10)]
     for day in range(3, 20):
         log(nurse, many, day, 30 + day)
-    assert count_queries(many) == small == 8
+    # The JSON-like facts' eight, the entries without their performer's name, and one
+    # query for the performers' names.
+    assert count_queries(many) == small == 9
 
 
 def test_a_close_chunk_takes_a_fixed_number_of_queries(
