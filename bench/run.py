@@ -23,9 +23,10 @@ and writes docs/benchmarks.md with the machine, the date and every figure. Tests
 assert times; this prints them.
 
 Environment: BENCH_PATIENTS (100000), BENCH_ENTRIES (2000000), BENCH_SEED (1),
-BENCH_RUNS (3), BENCH_WORKER_RUNS (2), BENCH_WORKERS ("1,2,4"), CCM_CLOSE_CHUNK_SIZE
-(25000), BENCH_DB (ccm_bench; must start with ccm_bench), BENCH_KEEP_DB (0: drop it at
-the end), BENCH_POST_REQUESTS (3000), BENCH_POST_SECONDS (20), BENCH_THREADS (8).
+BENCH_RUNS (3), BENCH_WORKER_RUNS (2), BENCH_WORKERS ("1,2,4"), CCM_CLOSE_CHUNK_ENTRIES
+(200000), CCM_CLOSE_CHUNK_SIZE (25000), BENCH_DB (ccm_bench; must start with ccm_bench),
+BENCH_KEEP_DB (0: drop it at the end), BENCH_POST_REQUESTS (3000), BENCH_POST_SECONDS
+(20), BENCH_THREADS (8).
 """
 
 # The bench runs its own tools (psql, manage.py, celery, gunicorn) on names it makes, and
@@ -75,6 +76,7 @@ class Config:
         self.worker_runs = max(1, env_int("BENCH_WORKER_RUNS", 2))
         self.workers = [int(n) for n in os.environ.get("BENCH_WORKERS", "1,2,4").split(",") if n]
         self.chunk_size = env_int("CCM_CLOSE_CHUNK_SIZE", 25_000)
+        self.chunk_entries = env_int("CCM_CLOSE_CHUNK_ENTRIES", 200_000)
         self.database = os.environ.get("BENCH_DB", "ccm_bench")
         if not self.database.startswith("ccm_bench"):
             raise SystemExit("BENCH_DB must start with ccm_bench (the bench drops it)")
@@ -111,6 +113,7 @@ def child_env(**extra: str) -> dict[str, str]:
         BENCH_DATABASE_URL=CONFIG.url,
         BENCH_QUEUE=CONFIG.queue,
         CCM_CLOSE_CHUNK_SIZE=str(CONFIG.chunk_size),
+        CCM_CLOSE_CHUNK_ENTRIES=str(CONFIG.chunk_entries),
         SECRET_KEY="bench-only-secret",  # noqa: S106 (the bench's own throwaway servers)
         DEBUG="false",
         PYTHONPATH=str(ROOT),
@@ -784,7 +787,8 @@ def write_report(started: dt.datetime, load_before: str, seconds: float) -> None
         f"- Date: {started:%Y-%m-%d %H:%M} (local), {seconds / 60:.1f} min for the whole run",
         f"- Size: {CONFIG.patients} patients, {CONFIG.entries} activities "
         f"({values.get('load_shares', '?')} shares) in {CONFIG.month:%Y-%m}, seed "
-        f"{CONFIG.seed}; close chunks of {CONFIG.chunk_size} patients",
+        f"{CONFIG.seed}; close chunks of about {CONFIG.chunk_entries} entries, "
+        f"{CONFIG.chunk_size} patients at most",
         f"- Runs: close and floor {CONFIG.runs} times each (medians), each worker count "
         f"{CONFIG.worker_runs} times",
         f"- Load average (1, 5, 15 min) before: {load_before}; after: {load_average()} "

@@ -237,6 +237,9 @@ CCM_CLOSE_DAY = env_int("CCM_CLOSE_DAY", 3)
 # Each chunk reads the whole month of activities once; 25k patients per chunk measured
 # fastest at 100k patients (docs/benchmarks.md).
 CCM_CLOSE_CHUNK_SIZE = env_int("CCM_CLOSE_CHUNK_SIZE", 25000)
+# A chunk is also cut at about this many time entries (billing.close), so chunks cost
+# alike and the workers finish together.
+CCM_CLOSE_CHUNK_ENTRIES = env_int("CCM_CLOSE_CHUNK_ENTRIES", 200000)
 # The month's packet ZIPs a worker builds (billing.claims.archives); the web process
 # serves them, so both must see this folder.
 CCM_PACKETS_DIR = env_str("CCM_PACKETS_DIR", str(RUN_DIR / "packets")) or str(RUN_DIR / "packets")
