@@ -43,7 +43,7 @@ def load_guard() -> ModuleType:
 
 def missing_toolchain() -> str | None:
     """Why the engine cannot be compiled here, or None when it can."""
-    compiler = (sysconfig.get_config_var("CC") or "cc").split()[0]
+    compiler = (os.environ.get("CC") or sysconfig.get_config_var("CC") or "cc").split()[0]
     if shutil.which(compiler) is None:
         return f"no C compiler ({compiler})"
     if not (Path(sysconfig.get_paths()["include"]) / "Python.h").is_file():
