@@ -128,10 +128,8 @@ def _repeated_notes(by_note: dict[str, list[TimeEntry]]) -> list[list[TimeEntry]
     `by_note` holds each note as written in the order of its first entry, so the folded
     notes come in that order too; a note written two ways (case, spaces) gathers the
     entries of both, put back in chronological order."""
-    if sum(len(same) for same in by_note.values()) < REPEATED_NOTE_ENTRIES:
-        return []
     folded: dict[str, list[TimeEntry]] = {}
-    merged: set[str] = set()
+    merged: list[list[TimeEntry]] = []
     for note, same in by_note.items():
         key = note.strip().casefold()
         if not key:
@@ -141,7 +139,7 @@ def _repeated_notes(by_note: dict[str, list[TimeEntry]]) -> list[list[TimeEntry]
             folded[key] = same
         else:
             group += same
-            merged.add(key)
-    for key in merged:
-        folded[key].sort(key=chronological)
+            merged.append(group)
+    for group in merged:
+        group.sort(key=chronological)
     return [same for same in folded.values() if len(same) >= REPEATED_NOTE_ENTRIES]

@@ -370,6 +370,8 @@ def check_other_services(facts: Facts, rulebook: Rulebook) -> list[Finding]:
     the billing practitioner outside this system is the month billed twice. PCM or APCM by
     another practitioner (or by one not recorded) is a warning: payers differ.
     """
+    if not facts.other_services:
+        return []
     found: dict[str, list[Finding]] = {
         rules.EXCLUSIVE_SERVICE: [],
         rules.DUPLICATE_CCM: [],

@@ -66,29 +66,40 @@ def _month_bounds(year: int, month: int) -> tuple[dt.date, dt.date]:
 
 @dataclass(frozen=True, order=True)
 class Month:
-    """A calendar month, e.g. Month(2026, 3)."""
+    """A calendar month, e.g. Month(2026, 3). Its first and last day and its text are
+    worked out when it is made (the engine reads them many times a patient-month); they
+    are not fields of its value (not compared, hashed or shown)."""
 
     year: int
     month: int
+    _first: dt.date | None = field(init=False, repr=False, compare=False)
+    _last: dt.date | None = field(init=False, repr=False, compare=False)
+    _text: str = field(init=False, repr=False, compare=False)
 
     def __init__(self, year: int, month: int) -> None:
         object.__setattr__(self, "year", year)
         object.__setattr__(self, "month", month)
+        # A month that has no days (13) fails when its days are asked for, as it always did.
+        first, last = _month_bounds(year, month) if 1 <= month <= 12 else (None, None)
+        object.__setattr__(self, "_first", first)
+        object.__setattr__(self, "_last", last)
+        object.__setattr__(self, "_text", f"{year:04d}-{month:02d}")
 
     @property
     def first_day(self) -> dt.date:
-        return _month_bounds(self.year, self.month)[0]
+        first = self._first
+        return first if first is not None else _month_bounds(self.year, self.month)[0]
 
     @property
     def last_day(self) -> dt.date:
-        return _month_bounds(self.year, self.month)[1]
+        last = self._last
+        return last if last is not None else _month_bounds(self.year, self.month)[1]
 
     def contains(self, day: dt.date) -> bool:
-        first, last = _month_bounds(self.year, self.month)
-        return first <= day <= last
+        return self.first_day <= day <= self.last_day
 
     def __str__(self) -> str:
-        return f"{self.year:04d}-{self.month:02d}"
+        return self._text
 
     @property
     def name(self) -> str:
