@@ -15,8 +15,10 @@ before, 2% are logged late. Everything follows from the seed (ENGINE_SEED).
 
 Each month is evaluated with a practice rulebook (2026 with a practice's fees), as the
 close does, gc off as in bench/run.py's engine_share. Prints JSON lines
-{"name", "value", "unit"}: the time per entry (the best run, and the median), which
-engine ran (compiled or pure Python), and a digest of every decision's JSON: the same
+{"name", "value", "unit"}: the time per entry (CPU time of the best run, and the
+median), also with each month's entries in the order the close reads them (by date and
+start: a month in order is not sorted again), which engine ran (compiled or pure
+Python), and a digest of every decision's JSON: the same
 seed and size must give the same digest before and after a change to the engine, and
 on the pure and the compiled engine.
 """
@@ -24,6 +26,7 @@ on the pure and the compiled engine.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import gc
 import hashlib
@@ -221,6 +224,13 @@ class Load:
         )
 
 
+def read_order(facts: f.Facts) -> tuple[f.TimeEntry, ...]:
+    """The entries by date, then start (untimed first), ties as generated."""
+    return tuple(
+        sorted(facts.time_entries, key=lambda e: (e.date, -1 if e.start is None else e.start))
+    )
+
+
 def decisions_digest(months: list[f.Facts], book: engine.Rulebook, dump: Path | None) -> str:
     """sha256 of every decision's JSON, one line each, in order (optionally written out)."""
     digest = hashlib.sha256()
@@ -276,6 +286,10 @@ def main() -> None:
     entries = sum(len(facts.time_entries) for facts in months)
     timed_runs(months[: min(len(months), 500)], book, 1)  # warm up (CCI table, caches)
     seconds = timed_runs(months, book, runs)
+    # The same months with their entries as the close reads them: the (patient, date)
+    # index gives each patient's rows by date, and the load logs each day's by start.
+    as_read = [dataclasses.replace(facts, time_entries=read_order(facts)) for facts in months]
+    seconds_as_read = timed_runs(as_read, book, runs)
     emit("engine_compiled", bool(getattr(engine, "COMPILED", False)), "bool")
     emit("engine_patient_months", patients, "months")
     emit("engine_entries", entries, "entries")
@@ -286,7 +300,12 @@ def main() -> None:
         "us",
     )
     emit("engine_evaluate_us_per_month", round(1e6 * min(seconds) / patients, 2), "us")
-    emit("engine_decisions_sha256", decisions_digest(months, book, args.dump), "sha256")
+    emit(
+        "engine_evaluate_us_per_entry_as_read", round(1e6 * min(seconds_as_read) / entries, 3), "us"
+    )
+    digest = decisions_digest(months, book, args.dump)
+    emit("engine_decisions_sha256", digest, "sha256")
+    emit("engine_decisions_same_as_read", decisions_digest(as_read, book, None) == digest, "bool")
     count, digest = cases_digest()
     emit("engine_public_cases", count, "cases")
     emit("engine_public_cases_sha256", digest, "sha256")

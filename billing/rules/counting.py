@@ -92,17 +92,19 @@ def chronological(entry: TimeEntry) -> tuple[object, ...]:
 _DAY_SECONDS = 86400
 
 
-def in_chronological_order(entries: Sequence[TimeEntry]) -> list[TimeEntry]:
-    """The entries sorted by `chronological`. The close sorts millions: each entry is
-    ranked by one integer (its day, then its start, untimed first) that also carries its
-    place in the input, so the sort compares plain integers and calls nothing. The tuples
-    of `chronological` are built only for a month where two entries share a day and a
-    start (then only their ids can order them) or a start is not a time of day."""
+def in_chronological_order(entries: tuple[TimeEntry, ...]) -> list[TimeEntry]:
+    """The entries sorted by `chronological`. The close sorts millions: entries that come
+    in order (as the facts builder mostly reads them: by date, then as logged) are only
+    checked; the others are each ranked by one integer (day, start, untimed first, and
+    the place in the input) and the list of integers sorted as is, calling nothing. The
+    tuples of `chronological` are built only for a month where two entries share a day
+    and a start (then only their ids can order them) or a start is not a time of day."""
     count = len(entries)
-    if count < 2:
+    if count < 2 or _already_in_order(entries):
         return list(entries)
     keys: list[int] = []
-    for index, entry in enumerate(entries):
+    for index in range(count):
+        entry = entries[index]
         start = entry.start
         if start is None:
             start = -1
@@ -120,6 +122,23 @@ def in_chronological_order(entries: Sequence[TimeEntry]) -> list[TimeEntry]:
         before = rank
         ordered.append(entries[key % count])
     return ordered
+
+
+def _already_in_order(entries: tuple[TimeEntry, ...]) -> bool:
+    """Whether each entry comes after the one before it by `chronological`."""
+    before = entries[0]
+    for index in range(1, len(entries)):
+        entry = entries[index]
+        if entry.date != before.date:
+            if entry.date < before.date:
+                return False
+        else:
+            start = -1 if entry.start is None else entry.start
+            start_before = -1 if before.start is None else before.start
+            if start < start_before or (start == start_before and entry.id <= before.id):
+                return False
+        before = entry
+    return True
 
 
 def _ids(entries: Iterable[TimeEntry]) -> list[str]:
