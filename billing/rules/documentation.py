@@ -86,7 +86,7 @@ def _late(entries: Sequence[TimeEntry], rulebook: Rulebook) -> Finding:
     )
 
 
-def check_documentation(counted: Sequence[TimeEntry], rulebook: Rulebook) -> list[Finding]:
+def check_documentation(counted: list[TimeEntry], rulebook: Rulebook) -> list[Finding]:
     """ENTRY_LUMPED, ENTRY_NOTE_REPEATED and ENTRY_LATE over the counted entries (in
     chronological order), in that order; entries are named chronologically.
 
@@ -131,9 +131,11 @@ def _repeated_notes(by_note: dict[str, list[TimeEntry]]) -> list[list[TimeEntry]
     folded: dict[str, list[TimeEntry]] = {}
     merged: list[list[TimeEntry]] = []
     for note, same in by_note.items():
-        key = note.strip().casefold()
+        key = note.strip()
         if not key:
             continue
+        # casefold is lower() for ASCII text, and lower() has a fast path for it.
+        key = key.lower() if key.isascii() else key.casefold()
         group = folded.get(key)
         if group is None:
             folded[key] = same
