@@ -410,7 +410,11 @@ def count_time(facts: Facts) -> TimeCount:
     billing = facts.billing_practitioner
     named: dict[str, list[TimeEntry]] = {}  # by time rule: the entries its finding names
     remaining: list[TimeEntry] = []
-    reach: dict[str, tuple[dt.date, int]] = {}  # staff id -> (day, end of its timed entries)
+    # The staff members with timed entries on the day being read, and how far each one's
+    # entries reach (parallel lists: a day has a few, and days come in order).
+    day: dt.date | None = None
+    day_staff: list[str] = []
+    day_reach: list[int] = []
     overlapping: set[tuple[str, dt.date]] = set()
     credited = clinical_staff = practitioner = 0
     for entry in in_chronological_order(facts.time_entries):
@@ -437,14 +441,23 @@ def count_time(facts: Facts) -> TimeCount:
             named.setdefault(rules.ENTRY_OTHER_PRACTITIONER, []).append(entry)
         start, staff_id = entry.start, entry.staff_id
         if start is not None and staff_id is not None:
-            day, end = entry.date, start + entry.seconds
-            before = reach.get(staff_id)
-            if before is not None and before[0] == day and start < before[1]:
-                overlapping.add((staff_id, day))
-                if end > before[1]:
-                    reach[staff_id] = (day, end)
+            if entry.date != day:
+                day = entry.date
+                day_staff.clear()
+                day_reach.clear()
+            end = start + entry.seconds
+            for index in range(len(day_staff)):
+                if day_staff[index] == staff_id:
+                    if start < day_reach[index]:
+                        overlapping.add((staff_id, day))
+                        if end > day_reach[index]:
+                            day_reach[index] = end
+                    else:
+                        day_reach[index] = end
+                    break
             else:
-                reach[staff_id] = (day, end)
+                day_staff.append(staff_id)
+                day_reach.append(end)
     time_findings = [
         found
         for rule, explain in EXPLANATIONS.items()

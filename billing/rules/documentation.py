@@ -131,11 +131,9 @@ def _repeated_notes(by_note: dict[str, list[TimeEntry]]) -> list[list[TimeEntry]
     folded: dict[str, list[TimeEntry]] = {}
     merged: list[list[TimeEntry]] = []
     for note, same in by_note.items():
-        key = note.strip()
+        key = _folded(note)
         if not key:
             continue
-        # casefold is lower() for ASCII text, and lower() has a fast path for it.
-        key = key.lower() if key.isascii() else key.casefold()
         group = folded.get(key)
         if group is None:
             folded[key] = same
@@ -145,3 +143,22 @@ def _repeated_notes(by_note: dict[str, list[TimeEntry]]) -> list[list[TimeEntry]
     for group in merged:
         group.sort(key=chronological)
     return [same for same in folded.values() if len(same) >= REPEATED_NOTE_ENTRIES]
+
+
+#: Notes as compared (trimmed, case-folded), by note as written: a practice's notes
+#: repeat across patients (templates), so each is folded once; bounded like the
+#: classification's memo (facts may carry any text).
+_FOLDED: Final[dict[str, str]] = {}
+_FOLDED_LIMIT: Final = 20_000
+
+
+def _folded(note: str) -> str:
+    key = _FOLDED.get(note)
+    if key is None:
+        key = note.strip()
+        # casefold is lower() for ASCII text, and lower() has a fast path for it.
+        key = key.lower() if key.isascii() else key.casefold()
+        if len(_FOLDED) >= _FOLDED_LIMIT:
+            _FOLDED.clear()
+        _FOLDED[note] = key
+    return key
