@@ -6,7 +6,16 @@ STAMP := $(VENV)/.installed-stamp
 
 .PHONY: install run test faults services lint typecheck bench worker beat web static migrate clean
 
-install: $(STAMP)
+# The billing engine compiled with mypyc where a C compiler is present (pure Python
+# otherwise): rebuilt whenever one of its sources or the venv changes. A stale build never
+# runs: billing.rules checks the digest of the sources the build wrote (billing/rules/loader.py).
+ENGINE_SOURCES := $(filter-out billing/rules/__init__.py billing/rules/loader.py,$(wildcard billing/rules/*.py))
+ENGINE_BUILD := billing/rules/_compiled/SOURCES.sha256
+
+install: $(STAMP) $(ENGINE_BUILD)
+
+$(ENGINE_BUILD): $(STAMP) $(ENGINE_SOURCES) billing/rules/loader.py scripts/build_engine.py
+	$(PY) scripts/build_engine.py
 
 # uv fills the venv about ten times faster than pip; pip is the fallback.
 $(STAMP): pyproject.toml

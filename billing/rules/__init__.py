@@ -66,6 +66,32 @@ practice is protected at audit:
 
 from __future__ import annotations
 
+import importlib
+import sys
+
+from billing.rules import loader as _loader
+
+
+def _use_compiled() -> bool:
+    """Put the compiled engine first on the package's path when its build matches the
+    sources and loads (`loader`); the pure-Python sources otherwise."""
+    directory = _loader.compiled_dir()
+    if directory is None:
+        return False
+    __path__.insert(0, str(directory))
+    try:
+        importlib.import_module(f"{_loader.GROUP_NAME}__mypyc")
+    except ImportError as error:
+        __path__.remove(str(directory))
+        sys.modules.pop(f"{_loader.GROUP_NAME}__mypyc", None)
+        _loader.refuse(_loader.engine_mode(), f"the compiled engine does not load ({error})")
+        return False
+    return True
+
+
+#: Whether the engine running is the compiled one (mypyc) rather than the pure sources.
+COMPILED: bool = _use_compiled()
+
 from billing.rules.classification import (
     CCI_VERSION,
     CHRONIC_CONDITIONS_SOURCE,
@@ -94,6 +120,7 @@ from billing.rules.rulebooks import (
 __all__ = [
     "CCI_VERSION",
     "CHRONIC_CONDITIONS_SOURCE",
+    "COMPILED",
     "RULEBOOKS",
     "RULES",
     "BillingCode",

@@ -19,6 +19,8 @@ import lzma
 from pathlib import Path
 from typing import Final
 
+from billing.rules.loader import PACKAGE_DIR
+
 CCI_NAME: Final = "AHRQ HCUP Chronic Condition Indicator (CCI) for ICD-10-CM"
 CCI_VERSION: Final = "2019.1"
 #: What the audit packet quotes for "why each condition counts" (like Rulebook.source).
@@ -30,7 +32,8 @@ CHRONIC_CONDITIONS_SOURCE: Final = (
     "death counts it chronic whatever the classification says."
 )
 
-DATA_PATH: Final = Path(__file__).resolve().parent / "data" / "cci-icd10cm-2019.1.txt.xz"
+#: Next to the sources (a compiled module's own file is elsewhere: billing/rules/loader.py).
+DATA_PATH: Final = PACKAGE_DIR / "data" / "cci-icd10cm-2019.1.txt.xz"
 _CODE_WIDTH: Final = 7
 _RECORD: Final = _CODE_WIDTH + 2  # code padded to 7, the indicator, a newline
 _MEMO_LIMIT: Final = 20_000  # distinct codes remembered (facts may carry any code)

@@ -12,11 +12,8 @@ time, named by ENTRY_OTHER_PRACTITIONER, never toward 99491/99437.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import itertools
-from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
 from typing import NamedTuple
 
 from billing.rules import findings as rules
@@ -32,32 +29,53 @@ class CountedEntry(NamedTuple):
     seconds: int
 
 
-@dataclass(frozen=True)
 class TimeCount:
-    """The month's counted time: c and p, what was excluded, and why."""
+    """The month's counted time: c and p, what was excluded, and why.
 
-    clinical_staff: int
-    practitioner: int
-    excluded: int
-    findings: tuple[Finding, ...]
-    #: The entries no exclusion applied to, in chronological order, and the seconds the
-    #: ones that overlapped others keep (the rest keep their credited seconds).
-    remaining: tuple[TimeEntry, ...]
-    overlapped: Mapping[str, int]
+    A plain class (the engine makes one per patient-month and never changes it): what a
+    finding lists of the counted entries is worked out only when a finding asks."""
 
-    @functools.cached_property
-    def counted(self) -> tuple[CountedEntry, ...]:
-        """The entries that count, chronologically, with their seconds: worked out only
-        when a decision asks (the threshold date, the entries a finding lists)."""
-        kept = (
-            CountedEntry(entry, self.overlapped.get(entry.id, entry.credited_seconds))
+    def __init__(
+        self,
+        clinical_staff: int,
+        practitioner: int,
+        excluded: int,
+        findings: list[Finding],
+        remaining: list[TimeEntry],
+        overlapped: dict[str, int],
+    ) -> None:
+        self.clinical_staff = clinical_staff
+        self.practitioner = practitioner
+        self.excluded = excluded
+        self.findings = findings
+        #: The entries no exclusion applied to, in chronological order, and the seconds
+        #: the ones that overlapped others keep (the rest keep their credited seconds).
+        self.remaining = remaining
+        self.overlapped = overlapped
+        self._entry_ids: tuple[str, ...] | None = None
+
+    def counted(self) -> list[CountedEntry]:
+        """The entries that count, chronologically, with their seconds (the threshold
+        date of service_date "threshold_met")."""
+        overlapped = self.overlapped
+        kept = [
+            CountedEntry(entry, overlapped.get(entry.id, entry.seconds // entry.shared_with))
             for entry in self.remaining
-        )
-        return tuple(item for item in kept if item.seconds > 0)
+        ]
+        return [item for item in kept if item.seconds > 0]
 
-    @functools.cached_property
     def entry_ids(self) -> tuple[str, ...]:
-        return tuple(item.entry.id for item in self.counted)
+        """The ids of the entries that count, chronologically: what the advice findings
+        name (worked out once, for the first finding that asks)."""
+        ids = self._entry_ids
+        if ids is None:
+            overlapped = self.overlapped
+            if overlapped:
+                ids = tuple([item.entry.id for item in self.counted()])
+            else:
+                ids = tuple([e.id for e in self.remaining if e.seconds >= e.shared_with])
+            self._entry_ids = ids
+        return ids
 
 
 def is_own_time(entry: TimeEntry, billing_practitioner: str) -> bool:
@@ -69,6 +87,58 @@ def is_own_time(entry: TimeEntry, billing_practitioner: str) -> bool:
 def chronological(entry: TimeEntry) -> tuple[object, ...]:
     """A total order on entries (ids are unique), so the decision never depends on input order."""
     return (entry.date, entry.start if entry.start is not None else -1, entry.id)
+
+
+_DAY_SECONDS = 86400
+
+
+def in_chronological_order(entries: tuple[TimeEntry, ...]) -> list[TimeEntry]:
+    """The entries sorted by `chronological`. The close sorts millions: entries that come
+    in order (as the facts builder mostly reads them: by date, then as logged) are only
+    checked; the others are each ranked by one integer (day, start, untimed first, and
+    the place in the input) and the list of integers sorted as is, calling nothing. The
+    tuples of `chronological` are built only for a month where two entries share a day
+    and a start (then only their ids can order them) or a start is not a time of day."""
+    count = len(entries)
+    if count < 2 or _already_in_order(entries):
+        return list(entries)
+    keys: list[int] = []
+    for index in range(count):
+        entry = entries[index]
+        start = entry.start
+        if start is None:
+            start = -1
+        elif not 0 <= start < _DAY_SECONDS:
+            return sorted(entries, key=chronological)
+        rank = entry.date.toordinal() * (_DAY_SECONDS + 1) + start + 1
+        keys.append(rank * count + index)
+    keys.sort()
+    ordered: list[TimeEntry] = []
+    before = -1
+    for key in keys:
+        rank = key // count
+        if rank == before:
+            return sorted(entries, key=chronological)
+        before = rank
+        ordered.append(entries[key % count])
+    return ordered
+
+
+def _already_in_order(entries: tuple[TimeEntry, ...]) -> bool:
+    """Whether each entry comes after the one before it by `chronological`."""
+    before = entries[0]
+    for index in range(1, len(entries)):
+        entry = entries[index]
+        if entry.date != before.date:
+            if entry.date < before.date:
+                return False
+        else:
+            start = -1 if entry.start is None else entry.start
+            start_before = -1 if before.start is None else before.start
+            if start < start_before or (start == start_before and entry.id <= before.id):
+                return False
+        before = entry
+    return True
 
 
 def _ids(entries: Iterable[TimeEntry]) -> list[str]:
@@ -83,28 +153,38 @@ def _amount(entries: Iterable[TimeEntry]) -> str:
     return duration_text(_credited(entries))
 
 
-class CountingWindow(NamedTuple):
+class CountingWindow:
     """What the exclusions of one patient-month look at, worked out once per month (not
     once per entry): the month's bounds, the consent windows of the billing practitioner
     (from the consent date up to, not including, any revocation) and the inpatient stays."""
 
-    first: dt.date
-    last: dt.date
-    consents: tuple[tuple[dt.date, dt.date | None], ...]
-    stays: tuple[tuple[dt.date, dt.date], ...]
+    def __init__(
+        self,
+        first: dt.date,
+        last: dt.date,
+        consents: tuple[tuple[dt.date, dt.date | None], ...],
+        stays: tuple[tuple[dt.date, dt.date], ...],
+    ) -> None:
+        self.first = first
+        self.last = last
+        self.consents = consents
+        self.stays = stays
 
-    @classmethod
-    def of(cls, facts: Facts) -> CountingWindow:
+    @staticmethod
+    def of(facts: Facts) -> CountingWindow:
         first, last = facts.month.first_day, facts.month.last_day
-        return cls(
-            first=first,
-            last=last,
-            consents=tuple(
-                (consent.date, consent.revoked)
-                for consent in facts.patient.consents
-                if consent.billing_practitioner == facts.billing_practitioner
+        billing = facts.billing_practitioner
+        return CountingWindow(
+            first,
+            last,
+            tuple(
+                [
+                    (consent.date, consent.revoked)
+                    for consent in facts.patient.consents
+                    if consent.billing_practitioner == billing
+                ]
             ),
-            stays=tuple((stay.start, stay.end) for stay in facts.inpatient_stays),
+            tuple([(stay.start, stay.end) for stay in facts.inpatient_stays]),
         )
 
 
@@ -150,9 +230,13 @@ def _explain_outside_month(entries: Sequence[TimeEntry], facts: Facts) -> list[F
 
 def _explain_program(entries: Sequence[TimeEntry], facts: Facts) -> list[Finding]:
     """One finding per program, so each message names the program it is about."""
-    by_program: dict[str, list[TimeEntry]] = defaultdict(list)
+    by_program: dict[str, list[TimeEntry]] = {}
     for entry in entries:
-        by_program[entry.program].append(entry)
+        same = by_program.get(entry.program)
+        if same is None:
+            by_program[entry.program] = [entry]
+        else:
+            same.append(entry)
     out: list[Finding] = []
     for program in sorted(by_program):
         group = by_program[program]
@@ -318,15 +402,22 @@ def count_time(facts: Facts) -> TimeCount:
     """Apply the time rules to every entry and sum what counts (c and p separately).
 
     One pass over the entries in chronological order: each is credited, excluded by the
-    first rule that applies or counted (and filed by staff member and day for the overlap
-    check); then the overlaps are taken out of the sums."""
+    first rule that applies or counted. The same pass notes, per staff member, how far
+    their last timed entry of the day reaches: only the staff-days where an entry starts
+    before that are gathered for ENTRY_OVERLAP (remove_overlaps); the rest of the month
+    is never grouped. Then the overlaps are taken out of the sums."""
     window = CountingWindow.of(facts)
     billing = facts.billing_practitioner
     named: dict[str, list[TimeEntry]] = {}  # by time rule: the entries its finding names
     remaining: list[TimeEntry] = []
-    staff_days: StaffDays = {}
+    # The staff members with timed entries on the day being read, and how far each one's
+    # entries reach (parallel lists: a day has a few, and days come in order).
+    day: dt.date | None = None
+    day_staff: list[str] = []
+    day_reach: list[int] = []
+    overlapping: set[tuple[str, dt.date]] = set()
     credited = clinical_staff = practitioner = 0
-    for entry in sorted(facts.time_entries, key=chronological):
+    for entry in in_chronological_order(facts.time_entries):
         seconds = entry.seconds // entry.shared_with
         credited += seconds
         rule = excluded_by(entry, window)
@@ -348,32 +439,66 @@ def count_time(facts: Facts) -> TimeCount:
         else:
             clinical_staff += seconds
             named.setdefault(rules.ENTRY_OTHER_PRACTITIONER, []).append(entry)
-        if entry.start is not None and entry.staff_id is not None:
-            day = staff_days.get((entry.staff_id, entry.date))
-            if day is None:
-                staff_days[(entry.staff_id, entry.date)] = [entry]
+        start, staff_id = entry.start, entry.staff_id
+        if start is not None and staff_id is not None:
+            if entry.date != day:
+                day = entry.date
+                day_staff.clear()
+                day_reach.clear()
+            end = start + entry.seconds
+            for index in range(len(day_staff)):
+                if day_staff[index] == staff_id:
+                    if start < day_reach[index]:
+                        overlapping.add((staff_id, day))
+                        if end > day_reach[index]:
+                            day_reach[index] = end
+                    else:
+                        day_reach[index] = end
+                    break
             else:
-                day.append(entry)
+                day_staff.append(staff_id)
+                day_reach.append(end)
     time_findings = [
         found
         for rule, explain in EXPLANATIONS.items()
         if rule in named
         for found in explain(named[rule], facts)
     ]
-    overlapped, overlap_findings = remove_overlaps(staff_days, facts)
-    if overlapped:
-        for entry in remaining:
-            if entry.id in overlapped:
-                lost = entry.credited_seconds - overlapped[entry.id]
-                if is_own_time(entry, billing):
-                    practitioner -= lost
-                else:
-                    clinical_staff -= lost
+    if not overlapping:
+        return TimeCount(
+            clinical_staff,
+            practitioner,
+            credited - clinical_staff - practitioner,
+            time_findings,
+            remaining,
+            {},
+        )
+    overlapped, overlap_findings = remove_overlaps(_staff_days(remaining, overlapping), facts)
+    for entry in remaining:
+        if entry.id in overlapped:
+            lost = entry.credited_seconds - overlapped[entry.id]
+            if is_own_time(entry, billing):
+                practitioner -= lost
+            else:
+                clinical_staff -= lost
     return TimeCount(
-        clinical_staff=clinical_staff,
-        practitioner=practitioner,
-        excluded=credited - clinical_staff - practitioner,
-        findings=(*time_findings, *overlap_findings),
-        remaining=tuple(remaining),
-        overlapped=overlapped,
+        clinical_staff,
+        practitioner,
+        credited - clinical_staff - practitioner,
+        time_findings + overlap_findings,
+        remaining,
+        overlapped,
     )
+
+
+def _staff_days(remaining: list[TimeEntry], overlapping: set[tuple[str, dt.date]]) -> StaffDays:
+    """The timed entries of the staff-days where entries overlap, chronologically, the
+    days in the order of their first entry."""
+    staff_days: StaffDays = {}
+    for entry in remaining:
+        if entry.start is None or entry.staff_id is None:
+            continue
+        key = (entry.staff_id, entry.date)
+        if key in overlapping:
+            staff_days.setdefault(key, []).append(entry)
+    return staff_days

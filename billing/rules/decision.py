@@ -1,4 +1,10 @@
-"""The decision for one patient-month: the engine's output (billing-rules.md section 3)."""
+"""The decision for one patient-month: the engine's output (billing-rules.md section 3).
+
+Each frozen dataclass here spells out its `__init__` (object.__setattr__ per field, as the
+generated one does): mypyc compiles that natively, about ten times faster than the one
+`dataclasses` writes, which stays interpreted; tests/billing/rules/test_engine_build.py
+checks that each `__init__` takes exactly the dataclass's fields and defaults.
+"""
 
 from __future__ import annotations
 
@@ -24,6 +30,11 @@ class Line:
     units: int
     unit_amount: Decimal
 
+    def __init__(self, code: str, units: int, unit_amount: Decimal) -> None:
+        object.__setattr__(self, "code", code)
+        object.__setattr__(self, "units", units)
+        object.__setattr__(self, "unit_amount", unit_amount)
+
     @property
     def amount(self) -> Decimal:
         return (self.unit_amount * self.units).quantize(_CENT)
@@ -35,6 +46,10 @@ class CountedSeconds:
 
     clinical_staff: int
     practitioner: int
+
+    def __init__(self, clinical_staff: int, practitioner: int) -> None:
+        object.__setattr__(self, "clinical_staff", clinical_staff)
+        object.__setattr__(self, "practitioner", practitioner)
 
     @property
     def total(self) -> int:
@@ -48,6 +63,10 @@ class NextThreshold:
 
     code: str
     minutes_needed: int
+
+    def __init__(self, code: str, minutes_needed: int) -> None:
+        object.__setattr__(self, "code", code)
+        object.__setattr__(self, "minutes_needed", minutes_needed)
 
 
 @dataclass(frozen=True)
@@ -66,6 +85,34 @@ class Decision:
     #: The rule ids that produced the decision: the family rule that set the lines
     #: (FAMILY_COMPLEX, FAMILY_NON_COMPLEX, FAMILY_PRACTITIONER) and every finding's rule.
     rules_applied: tuple[str, ...]
+
+    def __init__(
+        self,
+        month: str,
+        rulebook: str,
+        billable: bool,
+        tier: str | None,
+        lines: tuple[Line, ...],
+        counted_seconds: CountedSeconds,
+        excluded_seconds: int,
+        service_date: dt.date | None,
+        diagnoses: tuple[str, ...],
+        next_threshold: NextThreshold | None,
+        findings: tuple[Finding, ...],
+        rules_applied: tuple[str, ...],
+    ) -> None:
+        object.__setattr__(self, "month", month)
+        object.__setattr__(self, "rulebook", rulebook)
+        object.__setattr__(self, "billable", billable)
+        object.__setattr__(self, "tier", tier)
+        object.__setattr__(self, "lines", lines)
+        object.__setattr__(self, "counted_seconds", counted_seconds)
+        object.__setattr__(self, "excluded_seconds", excluded_seconds)
+        object.__setattr__(self, "service_date", service_date)
+        object.__setattr__(self, "diagnoses", diagnoses)
+        object.__setattr__(self, "next_threshold", next_threshold)
+        object.__setattr__(self, "findings", findings)
+        object.__setattr__(self, "rules_applied", rules_applied)
 
     @property
     def total_amount(self) -> Decimal:

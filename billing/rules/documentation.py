@@ -61,12 +61,13 @@ def _quoted(note: str) -> str:
 def _repeated(entries: Sequence[TimeEntry]) -> Finding:
     """One note on several entries (chronological): quoted as the first of them wrote it."""
     note = (entries[0].note or "").strip()
+    ids = [entry.id for entry in entries]
     return finding(
         rules.ENTRY_NOTE_REPEATED,
         f"The same note ({_quoted(note)}) is on {len(entries)} entries of the month "
-        f"({', '.join(entry.id for entry in entries)}): copied notes do not show what was done "
+        f"({', '.join(ids)}): copied notes do not show what was done "
         "each time. Describe each activity in its own words.",
-        [entry.id for entry in entries],
+        ids,
     )
 
 
@@ -85,41 +86,79 @@ def _late(entries: Sequence[TimeEntry], rulebook: Rulebook) -> Finding:
     )
 
 
-def check_documentation(counted: Sequence[TimeEntry], rulebook: Rulebook) -> list[Finding]:
+def check_documentation(counted: list[TimeEntry], rulebook: Rulebook) -> list[Finding]:
     """ENTRY_LUMPED, ENTRY_NOTE_REPEATED and ENTRY_LATE over the counted entries (in
     chronological order), in that order; entries are named chronologically.
 
-    The month close runs this for millions of entries: one pass, the entry unpacked once,
-    a timedelta only for an entry logged after its day, a note folded once."""
+    The month close runs this for millions of entries: one pass that only files each
+    entry by its note as written (a date subtraction only for an entry logged after its
+    day); the notes are trimmed and case-folded once per distinct note, after the pass,
+    and messages are written only for the findings that fire."""
     late_days = rulebook.late_entry_days
     lumped: list[TimeEntry] = []
     late: list[TimeEntry] = []
-    first_with: dict[str, TimeEntry] = {}  # folded note -> the first entry that has it
-    repeated: dict[str, list[TimeEntry]] = {}  # folded note -> its entries, when 2 or more
+    by_note: dict[str, list[TimeEntry]] = {}  # note as written -> its entries
     for entry in counted:
-        _, day, seconds, _, start, _, _, _, _, _, note, logged_on = entry
-        if start is None and seconds >= LUMPED_SECONDS:
+        note = entry.note
+        if note:
+            same = by_note.get(note)
+            if same is None:
+                by_note[note] = [entry]
+            else:
+                same.append(entry)
+        if entry.start is None and entry.seconds >= LUMPED_SECONDS:
             lumped.append(entry)
+        logged_on = entry.logged_on
+        day = entry.date
         if logged_on is not None and logged_on > day and (logged_on - day).days > late_days:
             late.append(entry)
-        if note:
-            key = note.strip().casefold()
-            if not key:
-                continue
-            first = first_with.setdefault(key, entry)
-            if first is not entry:
-                same = repeated.get(key)
-                if same is None:
-                    repeated[key] = [first, entry]
-                else:
-                    same.append(entry)
     out: list[Finding] = []
     if lumped:
         out.append(_lumped(lumped))
-    # In the order of each note's second entry, which is the order of their first entries
-    # only when notes do not interleave: sort by the first.
-    notes = sorted(repeated.values(), key=lambda same: chronological(same[0]))
-    out += [_repeated(same) for same in notes if len(same) >= REPEATED_NOTE_ENTRIES]
+    out += [_repeated(same) for same in _repeated_notes(by_note)]
     if late:
         out.append(_late(late, rulebook))
     return out
+
+
+def _repeated_notes(by_note: dict[str, list[TimeEntry]]) -> list[list[TimeEntry]]:
+    """The entries of each note (trimmed, case-folded; empty never matches) carried by
+    REPEATED_NOTE_ENTRIES or more entries, in the order of each note's first entry.
+
+    `by_note` holds each note as written in the order of its first entry, so the folded
+    notes come in that order too; a note written two ways (case, spaces) gathers the
+    entries of both, put back in chronological order."""
+    folded: dict[str, list[TimeEntry]] = {}
+    merged: list[list[TimeEntry]] = []
+    for note, same in by_note.items():
+        key = _folded(note)
+        if not key:
+            continue
+        group = folded.get(key)
+        if group is None:
+            folded[key] = same
+        else:
+            group += same
+            merged.append(group)
+    for group in merged:
+        group.sort(key=chronological)
+    return [same for same in folded.values() if len(same) >= REPEATED_NOTE_ENTRIES]
+
+
+#: Notes as compared (trimmed, case-folded), by note as written: a practice's notes
+#: repeat across patients (templates), so each is folded once; bounded like the
+#: classification's memo (facts may carry any text).
+_FOLDED: Final[dict[str, str]] = {}
+_FOLDED_LIMIT: Final = 20_000
+
+
+def _folded(note: str) -> str:
+    key = _FOLDED.get(note)
+    if key is None:
+        key = note.strip()
+        # casefold is lower() for ASCII text, and lower() has a fast path for it.
+        key = key.lower() if key.isascii() else key.casefold()
+        if len(_FOLDED) >= _FOLDED_LIMIT:
+            _FOLDED.clear()
+        _FOLDED[note] = key
+    return key

@@ -9,7 +9,6 @@ biller sees everything to fix at once.
 from __future__ import annotations
 
 import datetime as dt
-from typing import NamedTuple
 
 from billing.rules import findings as rules
 from billing.rules.classification import CCI_NAME, CCI_VERSION, listed_as
@@ -23,17 +22,22 @@ _INITIATING_CODES_TEXT = (
 _CLASSIFICATION_TEXT = f"{CCI_NAME.replace(' (CCI)', '')} (release {CCI_VERSION})"
 
 
-class Conditions(NamedTuple):
+class Conditions:
     """The month's active conditions, sorted out once: those that count as chronic (the
     classification marks them chronic, or the practitioner attests them), and the others
     with what the classification says of them (the listed code and its indicator, or None
     when neither the code nor a parent is listed). Both in input order."""
 
-    chronic: tuple[ChronicCondition, ...]
-    not_chronic: tuple[tuple[ChronicCondition, tuple[str, bool] | None], ...]
+    def __init__(
+        self,
+        chronic: tuple[ChronicCondition, ...],
+        not_chronic: tuple[tuple[ChronicCondition, tuple[str, bool] | None], ...],
+    ) -> None:
+        self.chronic = chronic
+        self.not_chronic = not_chronic
 
-    @classmethod
-    def of(cls, facts: Facts) -> Conditions:
+    @staticmethod
+    def of(facts: Facts) -> Conditions:
         chronic: list[ChronicCondition] = []
         not_chronic: list[tuple[ChronicCondition, tuple[str, bool] | None]] = []
         for condition in facts.patient.chronic_conditions:
@@ -47,7 +51,7 @@ class Conditions(NamedTuple):
                 chronic.append(condition)
             else:
                 not_chronic.append((condition, listed))
-        return cls(tuple(chronic), tuple(not_chronic))
+        return Conditions(tuple(chronic), tuple(not_chronic))
 
     def not_counted(self) -> list[tuple[ChronicCondition, tuple[str, bool] | None]]:
         """The conditions that do not count, one per code, in input order."""
@@ -366,6 +370,8 @@ def check_other_services(facts: Facts, rulebook: Rulebook) -> list[Finding]:
     the billing practitioner outside this system is the month billed twice. PCM or APCM by
     another practitioner (or by one not recorded) is a warning: payers differ.
     """
+    if not facts.other_services:
+        return []
     found: dict[str, list[Finding]] = {
         rules.EXCLUSIVE_SERVICE: [],
         rules.DUPLICATE_CCM: [],

@@ -45,7 +45,7 @@ def threshold_met_on(count: TimeCount, units: Units, billing_practitioner: str) 
     """The date the chosen family's base threshold was reached (service_date "threshold_met")."""
     family = units.family
     total = 0
-    for item in count.counted:
+    for item in count.counted():
         if family.time == PRACTITIONER_TIME and not is_own_time(item.entry, billing_practitioner):
             continue
         total += item.seconds
@@ -82,8 +82,8 @@ def evaluate(facts: Facts, rulebook: Rulebook | None = None) -> Decision:
     found: list[Finding] = [
         *fees_from_other_year(book, facts.month),
         *eligibility,
-        *count.findings,
     ]
+    found += count.findings
     if units is None:
         found.append(no_time_threshold(book, time))
     chosen = None if any(f.blocks for f in found) else units

@@ -7,8 +7,6 @@ rulebook's families in order: complex (qualifying MDM and s >= 60 min), practiti
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from billing.rules import findings as rules
 from billing.rules.counting import TimeCount
 from billing.rules.decision import CountedSeconds, NextThreshold
@@ -22,10 +20,13 @@ def family_seconds(family: Family, time: CountedSeconds) -> int:
     return time.practitioner if family.time == PRACTITIONER_TIME else time.total
 
 
-@dataclass(frozen=True)
 class Units:
-    family: Family
-    addon_units: int
+    """The family chosen and its add-on units. A plain class, never changed once made:
+    next_threshold makes a few a month."""
+
+    def __init__(self, family: Family, addon_units: int) -> None:
+        self.family = family
+        self.addon_units = addon_units
 
     @property
     def lines(self) -> tuple[tuple[str, int], ...]:
@@ -47,11 +48,15 @@ def mdm_qualifies(facts: Facts, rulebook: Rulebook) -> bool:
 
 def family_applies(family: Family, time: CountedSeconds, mdm_ok: bool) -> bool:
     """A family applies when its base threshold is met and its conditions hold."""
+    return _applies(family, time.clinical_staff, time.practitioner, mdm_ok)
+
+
+def _applies(family: Family, clinical_staff: int, practitioner: int, mdm_ok: bool) -> bool:
     if family.needs_mdm and not mdm_ok:
         return False
-    if family.time == PRACTITIONER_TIME and time.clinical_staff > 0:
-        return False
-    return family_seconds(family, time) >= family.base.seconds
+    if family.time == PRACTITIONER_TIME:
+        return clinical_staff <= 0 and practitioner >= family.base.seconds
+    return clinical_staff + practitioner >= family.base.seconds
 
 
 def addon_units(family: Family, seconds: int) -> int:
@@ -62,9 +67,17 @@ def addon_units(family: Family, seconds: int) -> int:
 
 def choose_units(rulebook: Rulebook, time: CountedSeconds, mdm_ok: bool) -> Units | None:
     """The first family that applies and its units; None: NO_TIME_THRESHOLD."""
+    return _choose(rulebook, time.clinical_staff, time.practitioner, mdm_ok)
+
+
+def _choose(
+    rulebook: Rulebook, clinical_staff: int, practitioner: int, mdm_ok: bool
+) -> Units | None:
     for family in rulebook.families:
-        if family_applies(family, time, mdm_ok):
-            return Units(family, addon_units(family, family_seconds(family, time)))
+        if _applies(family, clinical_staff, practitioner, mdm_ok):
+            if family.time == PRACTITIONER_TIME:
+                return Units(family, addon_units(family, practitioner))
+            return Units(family, addon_units(family, clinical_staff + practitioner))
     return None
 
 
@@ -84,29 +97,32 @@ def next_threshold(rulebook: Rulebook, time: CountedSeconds, mdm_ok: bool) -> Ne
     More practitioner time in a month of practitioner time only, more clinical staff time
     otherwise. This is the chosen family's next add-on unit, unless another family's base
     is reached first or at the same time (e.g. 99487 at 60 min when MDM qualifies).
-    None when every reachable cap is reached.
+    None when every reachable cap is reached. Worked out on the seconds themselves (no
+    CountedSeconds made for each "what if").
     """
-    more_practitioner = time.clinical_staff == 0 and time.practitioner > 0
-    current = choose_units(rulebook, time, mdm_ok)
+    clinical_staff, practitioner = time.clinical_staff, time.practitioner
+    more_practitioner = clinical_staff == 0 and practitioner > 0
+    current = _choose(rulebook, clinical_staff, practitioner, mdm_ok)
     extras: set[int] = set()
     for family in rulebook.families:
         if family.needs_mdm and not mdm_ok:
             continue
         if family.time == PRACTITIONER_TIME and not more_practitioner:
             continue
-        step = _next_step(family, family_seconds(family, time))
+        seconds = family_seconds(family, time)
+        step = _next_step(family, seconds)
         if step is not None:
-            extras.add(step - family_seconds(family, time))
+            extras.add(step - seconds)
     for extra in sorted(extras):
         if more_practitioner:
-            later = CountedSeconds(time.clinical_staff, time.practitioner + extra)
+            gained = _choose(rulebook, clinical_staff, practitioner + extra, mdm_ok)
         else:
-            later = CountedSeconds(time.clinical_staff + extra, time.practitioner)
-        gained = choose_units(rulebook, later, mdm_ok)
+            gained = _choose(rulebook, clinical_staff + extra, practitioner, mdm_ok)
         if gained is None:
             continue
         minutes = -(-extra // 60)
-        if current is None or gained.family != current.family:
+        # The families of one rulebook: the same objects, compared by identity.
+        if current is None or gained.family is not current.family:
             return NextThreshold(gained.family.base.code, minutes)
         if gained.addon_units > current.addon_units:
             return NextThreshold(gained.family.addon.code, minutes)
@@ -157,7 +173,7 @@ def complex_no_mdm(
             f"medical decision-making is attested by {billing}{attested}: billed as non-complex "
             f"CCM. Ask {billing} to assess whether the month qualifies for complex CCM "
             f"({complex_.base.code}).",
-            count.entry_ids,
+            count.entry_ids(),
         )
     ]
 
@@ -172,7 +188,7 @@ def complex_below_threshold(
 ) -> list[Finding]:
     """COMPLEX_BELOW_60: qualifying MDM but under 60 min: billed under another family."""
     complex_ = _complex_family(rulebook)
-    if complex_ is None or not mdm_ok or units.family == complex_:
+    if complex_ is None or not mdm_ok or units.family is complex_:
         return []
     level = facts.mdm.level if facts.mdm is not None else "qualifying"
     return [
@@ -182,7 +198,7 @@ def complex_below_threshold(
             f"{duration_text(time.total)} counted; complex CCM ({complex_.base.code}) needs "
             f"{duration_text(complex_.base.seconds)}: billed as "
             f"{units.family.name.replace('_', '-')} CCM.",
-            count.entry_ids,
+            count.entry_ids(),
         )
     ]
 
@@ -216,6 +232,6 @@ def addon_cap_reached(time: CountedSeconds, units: Units, count: TimeCount) -> l
             f"{family.addon.code} is capped at {cap} unit{'s' if cap != 1 else ''} a month and the "
             f"cap is reached: {duration_text(unbilled)} beyond the last billed unit cannot be "
             "billed.",
-            count.entry_ids,
+            count.entry_ids(),
         )
     ]

@@ -1,4 +1,10 @@
-"""Rule ids, their severities, and the Finding every fired rule produces (billing-rules.md s. 4)."""
+"""Rule ids, their severities, and the Finding every fired rule produces (billing-rules.md s. 4).
+
+Each frozen dataclass here spells out its `__init__` (object.__setattr__ per field, as the
+generated one does): mypyc compiles that natively, about ten times faster than the one
+`dataclasses` writes, which stays interpreted; tests/billing/rules/test_engine_build.py
+checks that each `__init__` takes exactly the dataclass's fields and defaults.
+"""
 
 from __future__ import annotations
 
@@ -89,14 +95,26 @@ class Finding:
     message: str
     entries: tuple[str, ...] = ()
 
+    def __init__(
+        self, rule: str, severity: str, message: str, entries: tuple[str, ...] = ()
+    ) -> None:
+        object.__setattr__(self, "rule", rule)
+        object.__setattr__(self, "severity", severity)
+        object.__setattr__(self, "message", message)
+        object.__setattr__(self, "entries", entries)
+
     @property
     def blocks(self) -> bool:
         return self.severity == BLOCK
 
 
+#: RULES as a plain dict, for `finding` (the close makes millions of findings).
+_SEVERITIES: Final[dict[str, str]] = dict(RULES)
+
+
 def finding(rule: str, message: str, entries: Iterable[str] = ()) -> Finding:
     """A Finding of `rule` with the severity the catalogue gives it."""
-    return Finding(rule=rule, severity=RULES[rule], message=message, entries=tuple(entries))
+    return Finding(rule, _SEVERITIES[rule], message, tuple(entries))
 
 
 def duration_text(seconds: int) -> str:

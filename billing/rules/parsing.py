@@ -190,7 +190,7 @@ def _start(o: _Object) -> int | None:
         raise FactsError(
             o.field("start"), f"not a valid time {text!r} (expected HH:MM or HH:MM:SS)"
         )
-    hours, minutes, seconds = (int(part or 0) for part in match.groups())
+    hours, minutes, seconds = [int(part or 0) for part in match.groups()]
     return hours * 3600 + minutes * 60 + seconds
 
 
