@@ -81,4 +81,4 @@ beat: install
 	$(VENV)/bin/celery -A ccm beat --loglevel INFO --schedule $${BEAT_SCHEDULE_FILE:-.run/celerybeat-schedule}
 
 clean:
-	rm -rf $(VENV) .run staticfiles db.sqlite3 .pytest_cache artifacts
+	rm -rf $(VENV) .run staticfiles db.sqlite3 .pytest_cache artifacts billing/rules/_compiled build
