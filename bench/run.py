@@ -24,7 +24,7 @@ assert times; this prints them.
 
 Environment: BENCH_PATIENTS (100000), BENCH_ENTRIES (2000000), BENCH_SEED (1),
 BENCH_RUNS (3), BENCH_WORKER_RUNS (2), BENCH_WORKERS ("1,2,4"), CCM_CLOSE_CHUNK_ENTRIES
-(200000), CCM_CLOSE_CHUNK_SIZE (25000), BENCH_DB (ccm_bench; must start with ccm_bench),
+(400000), CCM_CLOSE_CHUNK_SIZE (25000), BENCH_DB (ccm_bench; must start with ccm_bench),
 BENCH_KEEP_DB (0: drop it at the end), BENCH_POST_REQUESTS (3000), BENCH_POST_SECONDS
 (20), BENCH_THREADS (8).
 """
@@ -76,7 +76,7 @@ class Config:
         self.worker_runs = max(1, env_int("BENCH_WORKER_RUNS", 2))
         self.workers = [int(n) for n in os.environ.get("BENCH_WORKERS", "1,2,4").split(",") if n]
         self.chunk_size = env_int("CCM_CLOSE_CHUNK_SIZE", 25_000)
-        self.chunk_entries = env_int("CCM_CLOSE_CHUNK_ENTRIES", 200_000)
+        self.chunk_entries = env_int("CCM_CLOSE_CHUNK_ENTRIES", 400_000)
         self.database = os.environ.get("BENCH_DB", "ccm_bench")
         if not self.database.startswith("ccm_bench"):
             raise SystemExit("BENCH_DB must start with ccm_bench (the bench drops it)")
@@ -300,6 +300,7 @@ def engine_share(practice: Any) -> None:
     (queries included) and the engine's `evaluate`, chunk by chunk."""
     import gc
 
+    from billing import rules
     from billing.rules import evaluate
     from billing.selectors import patient_keys, patients_month_engine_facts, practice_rulebook
     from patients.models import Patient
@@ -330,6 +331,7 @@ def engine_share(practice: Any) -> None:
     emit("facts_build_cpu_seconds", round(facts_cpu, 2), "s")
     emit("engine_evaluate_cpu_seconds", round(engine_cpu, 2), "s")
     emit("engine_evaluate_us_per_entry", round(1e6 * engine_cpu / max(entries, 1), 2), "us")
+    emit("engine_compiled", int(rules.COMPILED), "1 = mypyc build, 0 = pure Python")
 
 
 def stop_process_group(process: subprocess.Popen[bytes]) -> None:
@@ -761,10 +763,11 @@ def load_average() -> str:
 
 
 TARGETS = (
-    ("close_over_floor", "<=", 3.0, "close (in-process) at most 3x the PostgreSQL floor"),
+    ("close_over_floor", "<=", 5.0, "close (in-process) at most 5x the PostgreSQL floor"),
     ("close_workers_2_over_floor", "<=", 3.0, "close with 2 workers at most 3x the floor"),
     ("month_view_p95_ms", "<", 50.0, "live month view p95 under 50 ms"),
     ("my_patients_p95_ms", "<", 50.0, "my patients p95 under 50 ms"),
+    ("engine_evaluate_us_per_entry", "<=", 1.5, "engine at most 1.5 us per time entry"),
     ("post_api_over_bare", ">=", 0.75, "time-entry POST at least 75% of bare Django"),
     ("export_first_byte_seconds", "<", 1.0, "CSV export first byte under 1 s"),
     ("export_total_seconds", "<=", 2.0, "CSV export to the last byte at most 2 s"),
@@ -802,7 +805,8 @@ def write_report(started: dt.datetime, load_before: str, seconds: float) -> None
         "",
         "## Reading the figures",
         "",
-        "- The engine alone (`evaluate`, pure Python) took"
+        "- The engine alone (`evaluate`,"
+        f" {'compiled by mypyc' if values.get('engine_compiled') else 'pure Python'}) took"
         f" {values.get('engine_evaluate_cpu_seconds')} CPU s"
         f" ({values.get('engine_evaluate_us_per_entry')} us per entry) and building the"
         f" facts {values.get('facts_build_cpu_seconds')} CPU s; spread perfectly over"
@@ -846,8 +850,13 @@ def write_report(started: dt.datetime, load_before: str, seconds: float) -> None
         "- post_*: bench/http_load.py in its own process, 8 threads (one nurse each), against",
         "  gunicorn with 2 sync workers; `api` is POST /api/time-entries/ (token auth), `bare`",
         "  the same insert (activity + share) in a plain Django view (bench/bare.py).",
-        "- export_*: GET /api/worklist/export/ against gunicorn with 1 worker; RSS of that",
-        "  worker sampled every 20 ms (and its VmHWM).",
+        "- export_*: GET /api/worklist/export/ (CSV), export_837p_* and export_fhir_*: the",
+        "  837P and FHIR exports of the same month (bench/exports.py), each against gunicorn",
+        "  with 1 worker; RSS of that worker sampled every 20 ms (and its VmHWM).",
+        "- engine_evaluate_us_per_entry: engine CPU over the month's entries;",
+        "  `python bench/engine.py` measures it alone, without a database.",
+        "- The close's figures at other sizes (`python bench/scale.py`) and the partition",
+        "  experiment (`python bench/partitions.py`) are in docs/scaling.md.",
     ]
     path = ROOT / "docs" / "benchmarks.md"
     path.parent.mkdir(exist_ok=True)

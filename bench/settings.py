@@ -23,7 +23,7 @@ CELERY_RESULT_BACKEND = None
 CELERY_BROKER_TRANSPORT_OPTIONS = {}
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("BENCH_QUEUE", "ccm-bench")
 CCM_CLOSE_CHUNK_SIZE = int(os.environ.get("CCM_CLOSE_CHUNK_SIZE", "25000"))
-CCM_CLOSE_CHUNK_ENTRIES = int(os.environ.get("CCM_CLOSE_CHUNK_ENTRIES", "200000"))
+CCM_CLOSE_CHUNK_ENTRIES = int(os.environ.get("CCM_CLOSE_CHUNK_ENTRIES", "400000"))
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

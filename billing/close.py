@@ -81,9 +81,12 @@ from timelog.models import TimeShare
 DEFAULT_CHUNK_SIZE = 25000
 #: A chunk is cut once its patients' time entries of the month (their shares) reach this
 #: many (CCM_CLOSE_CHUNK_ENTRIES): the close's work grows with the entries, so chunks
-#: of about as many entries take about as long, and the workers finish together. At
-#: 100,000 patients and 2.25M shares, about 14 chunks.
-DEFAULT_CHUNK_ENTRIES = 200_000
+#: of about as many entries take about as long, and the workers finish together. Each
+#: chunk reads its patients' activities, scattered over the month's whole table, so
+#: fewer chunks read less; more chunks share out better. At 100,000 patients and 2.25M
+#: shares, 400,000 gives 7 chunks: measured fastest with 2 workers against 200,000 (14)
+#: and 600,000 (5) (bench/close.py; docs/benchmarks.md).
+DEFAULT_CHUNK_ENTRIES = 400_000
 #: What a patient costs the close besides their entries (their other rows, the engine's
 #: fixed work, their worklist row), counted as this many entries.
 PATIENT_WEIGHT = 5

@@ -239,7 +239,7 @@ CCM_CLOSE_DAY = env_int("CCM_CLOSE_DAY", 3)
 CCM_CLOSE_CHUNK_SIZE = env_int("CCM_CLOSE_CHUNK_SIZE", 25000)
 # A chunk is also cut at about this many time entries (billing.close), so chunks cost
 # alike and the workers finish together.
-CCM_CLOSE_CHUNK_ENTRIES = env_int("CCM_CLOSE_CHUNK_ENTRIES", 200000)
+CCM_CLOSE_CHUNK_ENTRIES = env_int("CCM_CLOSE_CHUNK_ENTRIES", 400000)
 # The month's packet ZIPs a worker builds (billing.claims.archives); the web process
 # serves them, so both must see this folder.
 CCM_PACKETS_DIR = env_str("CCM_PACKETS_DIR", str(RUN_DIR / "packets")) or str(RUN_DIR / "packets")
