@@ -279,7 +279,9 @@ ENDPOINTS: dict[str, Endpoint] = {
         Role.BILLING,
         closed_month_url("/api/worklist/export/"),
         seed_closed_month,
-        queries=5,  # the claim lines, then the void corrections (lines of none)
+        # The token, the month, the audit event, then the COPY's transaction (savepoint,
+        # its settings, release); the COPY itself is not a captured query.
+        queries=6,
         shown=csv_patients,
     ),
     "api-fee-schedule": Endpoint(
