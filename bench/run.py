@@ -697,24 +697,6 @@ def measure_post(practice: Any) -> None:
         os.unlink(clients_file)
 
 
-def rss_mb(pid: int, field: str = "VmRSS") -> float:
-    with open(f"/proc/{pid}/status", encoding="ascii") as status:
-        for line in status:
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) / 1024
-    return 0.0
-
-
-def gunicorn_worker_pid(master: int) -> int:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
-        if children:
-            return int(children[0])
-        time.sleep(0.1)
-    raise SystemExit("no gunicorn worker")
-
-
 def measure_export(practice: Any, billing_user: Any) -> None:
     from bench.exports import measure_exports
 
