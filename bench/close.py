@@ -19,12 +19,10 @@ measure, "" for none) and BENCH_RUNS (3). The close's chunking comes from the se
 
 from __future__ import annotations
 
-import gc
 import os
 import statistics
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -138,32 +136,14 @@ def python_cpu(run_id: int) -> None:
     """The facts builder's and the engine's CPU seconds over the chunks of the run, as
     the close cuts them (queries included in the facts)."""
     from billing.models import CloseChunk, CloseRun
-    from billing.rules import evaluate
-    from billing.selectors import patient_keys, patients_month_engine_facts, practice_rulebook
+    from billing.selectors import practice_rulebook
 
     run = CloseRun.objects.select_related("practice").get(pk=run_id)
-    rulebook = practice_rulebook(run.practice, run.month)
-    facts_cpu = engine_cpu = 0.0
-    entries = 0
-    gc.disable()
-    try:
-        for ids in (
-            CloseChunk.objects.filter(run=run)
-            .order_by("index")
-            .values_list("patient_ids", flat=True)
-        ):
-            begin = time.process_time()
-            keys = patient_keys(ids)
-            facts = patients_month_engine_facts(keys, run.month)
-            middle = time.process_time()
-            for key in keys:
-                evaluate(facts[key[0]], rulebook)
-            facts_cpu += middle - begin
-            engine_cpu += time.process_time() - middle
-            entries += sum(len(f.time_entries) for f in facts.values())
-            del facts
-    finally:
-        gc.enable()
+    facts_cpu, engine_cpu, entries = bench.python_cpu(
+        CloseChunk.objects.filter(run=run).order_by("index").values_list("patient_ids", flat=True),
+        run.month,
+        practice_rulebook(run.practice, run.month),
+    )
     bench.emit("facts_build_cpu_seconds", round(facts_cpu, 2), "s")
     bench.emit("facts_build_us_per_entry", round(1e6 * facts_cpu / max(entries, 1), 2), "us")
     bench.emit("engine_evaluate_cpu_seconds", round(engine_cpu, 2), "s")

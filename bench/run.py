@@ -47,7 +47,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -295,30 +295,25 @@ def check_close(practice: Any) -> None:
     emit("close_total_amount", float(summary.total_amount), "USD")
 
 
-def engine_share(practice: Any) -> None:
-    """The close's Python work alone, in CPU seconds of one process: building the facts
-    (queries included) and the engine's `evaluate`, chunk by chunk."""
+def python_cpu(
+    chunks: Iterable[Sequence[int]], month: dt.date, rulebook: Any
+) -> tuple[float, float, int]:
+    """The close's Python work alone, in CPU seconds of this process, over the given
+    chunks of patient ids: (building the facts, queries included; the engine's
+    `evaluate`; the entries evaluated)."""
     import gc
 
-    from billing import rules
     from billing.rules import evaluate
-    from billing.selectors import patient_keys, patients_month_engine_facts, practice_rulebook
-    from patients.models import Patient
+    from billing.selectors import patient_keys, patients_month_engine_facts
 
-    ids = list(
-        Patient.objects.filter(practice=practice, is_active=True)
-        .order_by("pk")
-        .values_list("pk", flat=True)
-    )
-    rulebook = practice_rulebook(practice, CONFIG.month)
     facts_cpu = engine_cpu = 0.0
     entries = 0
     gc.disable()
     try:
-        for start in range(0, len(ids), CONFIG.chunk_size):
+        for ids in chunks:
             begin = time.process_time()
-            keys = patient_keys(ids[start : start + CONFIG.chunk_size])
-            facts = patients_month_engine_facts(keys, CONFIG.month)
+            keys = patient_keys(ids)
+            facts = patients_month_engine_facts(keys, month)
             middle = time.process_time()
             for key in keys:
                 evaluate(facts[key[0]], rulebook)
@@ -328,6 +323,25 @@ def engine_share(practice: Any) -> None:
             del facts
     finally:
         gc.enable()
+    return facts_cpu, engine_cpu, entries
+
+
+def engine_share(practice: Any) -> None:
+    """The close's Python work alone (`python_cpu`), chunk by chunk."""
+    from billing import rules
+    from billing.selectors import practice_rulebook
+    from patients.models import Patient
+
+    ids = list(
+        Patient.objects.filter(practice=practice, is_active=True)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    size = CONFIG.chunk_size
+    chunks = (ids[start : start + size] for start in range(0, len(ids), size))
+    facts_cpu, engine_cpu, entries = python_cpu(
+        chunks, CONFIG.month, practice_rulebook(practice, CONFIG.month)
+    )
     emit("facts_build_cpu_seconds", round(facts_cpu, 2), "s")
     emit("engine_evaluate_cpu_seconds", round(engine_cpu, 2), "s")
     emit("engine_evaluate_us_per_entry", round(1e6 * engine_cpu / max(entries, 1), 2), "us")
