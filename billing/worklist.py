@@ -202,23 +202,21 @@ _FINDINGS_SQL = (
 #: The claim lines of the billable rows by patient name, then the voids (a correction
 #: that bills nothing: one line, no code), as export_csv_lines orders them. The sort (k)
 #: carries its keys and the narrow cells only. The wide cells (findings, diagnoses) are
-#: read after it, once per row: on the row's first line (c), carried to its other lines
-#: by a window over the same order. Both the window and the final ORDER BY are satisfied
-#: by k's order, so PostgreSQL never sorts the wide text. {rows}: the chosen rows' ids.
+#: read after it, for each line, from its row (c: by primary key, a nested loop that
+#: keeps k's order, so the final ORDER BY costs nothing and PostgreSQL never sorts the
+#: wide text). Reading them once per row and carrying them to the row's other lines by a
+#: window cost 0.3 s more CPU at 161,723 lines (copying the wide text through the
+#: window). {rows}: the chosen rows' ids.
 _EXPORT_SQL = f"""COPY (
 SELECT
     nullif(k.mrn, ''), nullif(k.patient_name, ''), k.birth_date::text,
     nullif(k.practitioner, ''), nullif(k.npi, ''), left(k.month::text, 7),
     k.service_date::text, nullif(k.tier, ''), nullif(k.code, ''),
     k.units::text, k.amount::text,
-    first_value(c.diagnoses) OVER same_row,
-    k.counted_minutes::text, nullif(k.status, ''),
-    first_value(c.findings) OVER same_row
+    c.diagnoses, k.counted_minutes::text, nullif(k.status, ''), c.findings
 FROM (
     SELECT
         NOT w.billable AS void, p.last_name, p.first_name, w.id AS row_id, l.id AS line_id,
-        row_number() OVER (PARTITION BY NOT w.billable, p.last_name, p.first_name, w.id
-                           ORDER BY l.id) AS nth,
         {_neutralised_sql("p.mrn")} AS mrn,
         {_neutralised_sql("p.last_name || ', ' || p.first_name")} AS patient_name,
         p.birth_date, {_neutralised_sql(_DISPLAY_NAME_SQL)} AS practitioner, u.npi,
@@ -240,11 +238,10 @@ LEFT JOIN LATERAL (
            nullif({_neutralised_sql("r.findings")}, '') AS findings
     FROM (
         SELECT w.diagnoses_text AS diagnoses, {_FINDINGS_SQL} AS findings
-        FROM billing_worklistrow w WHERE w.id = k.row_id AND k.nth = 1
+        FROM billing_worklistrow w WHERE w.id = k.row_id
         OFFSET 0
     ) r
 ) c ON true
-WINDOW same_row AS (PARTITION BY k.void, k.last_name, k.first_name, k.row_id ORDER BY k.line_id)
 ORDER BY k.void, k.last_name, k.first_name, k.row_id, k.line_id
 ) TO STDOUT (FORMAT csv)"""  # noqa: S608 (constants; {rows} is the ORM's, bound)
 
