@@ -208,3 +208,59 @@ def test_a_download_cut_short_leaves_the_connection_usable(
             "SELECT count(*) FROM billing_worklistrow WHERE practice_id = %s", [practice.pk]
         )
         assert cursor.fetchone() == (4,)
+
+
+def stored_cells_disagreeing(practice: Practice) -> list[int]:
+    """Rows whose stored cells (findings_text, diagnoses_text) are not what
+    export_csv_lines works out from findings and diagnoses."""
+    rows = WorklistRow.objects.filter(practice=practice).values_list(
+        "pk", "findings", "diagnoses", "findings_text", "diagnoses_text"
+    )
+    return [
+        pk
+        for pk, findings, diagnoses, findings_text, diagnoses_text in rows
+        if findings_text != ";".join(f"{f['rule']}: {f['message']}" for f in findings)
+        or diagnoses_text != ";".join(diagnoses)
+    ]
+
+
+def test_the_stored_cells_follow_findings_and_diagnoses_whatever_writes_them() -> None:
+    call_command(
+        "generate_load",
+        "--practice",
+        "gen-cells",
+        "--patients",
+        "30",
+        "--entries",
+        "400",
+        "--month",
+        "2026-03",
+        "--seed",
+        "7",
+        stdout=io.StringIO(),
+    )
+    practice = Practice.objects.get(slug="gen-cells")
+    close(practice, dt.date(2026, 3, 1))  # written by the close's COPY
+    rows = WorklistRow.objects.filter(practice=practice).order_by("pk")
+    assert rows.exclude(findings=[]).exists() and rows.exclude(diagnoses=[]).exists()
+    assert stored_cells_disagreeing(practice) == []
+
+    one, two, three = rows[0], rows[1], rows[2]
+    WorklistRow.objects.filter(pk=one.pk).update(
+        findings=[
+            {"rule": "R1", "message": 'said "hi", then\nleft', "entries": ["a1"]},
+            {"rule": "R2", "message": "Ünïcødé; 名前\r\n"},
+        ],
+        diagnoses=["E11.9", "=I10", 'Q"1'],
+    )
+    WorklistRow.objects.filter(pk=two.pk).update(findings=[], diagnoses=[])
+    three.findings = [{"rule": "-X", "message": ""}]
+    three.save(update_fields=["findings"])
+    assert stored_cells_disagreeing(practice) == []
+    assert WorklistRow.objects.get(pk=one.pk).findings_text == (
+        'R1: said "hi", then\nleft;R2: Ünïcødé; 名前\r\n'
+    )
+    assert WorklistRow.objects.values_list("findings_text", "diagnoses_text").get(pk=two.pk) == (
+        "",
+        "",
+    )
