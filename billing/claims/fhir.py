@@ -24,7 +24,7 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any, NamedTuple
 
-from django.db.models import Q
+from django.db import connection
 
 from billing.claims.claims import Claim, ClaimLineData, ClaimPatient
 from billing.claims.models import ClaimInterchange, InterchangeClaim
@@ -56,16 +56,15 @@ Resource = dict[str, Any]
 @lru_cache(maxsize=4096)
 def full_url(kind: str, key: object) -> str:
     """A stable urn:uuid for one of our objects (the same object, the same URL): the
-    uuid5 of `kind/key` in our namespace (RFC 4122, section 4.3), computed without the
-    UUID object; a claim names its patient several times, so the last few thousand are
-    kept."""
-    digest = bytearray(
-        hashlib.sha1(_NAMESPACE_BYTES + f"{kind}/{key}".encode(), usedforsecurity=False).digest()
-    )
-    digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
-    digest[8] = (digest[8] & 0x3F) | 0x80  # the RFC 4122 variant
-    h = digest[:16].hex()
-    return f"urn:uuid:{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+    uuid5 of `kind/key` in our namespace (RFC 4122, section 4.3), written from the SHA-1
+    digest without a UUID object; a claim names its patient several times, so the last
+    few thousand are kept."""
+    h = hashlib.sha1(_NAMESPACE_BYTES + f"{kind}/{key}".encode(), usedforsecurity=False).hexdigest()
+    # version 5 in the 13th digit, the RFC 4122 variant (10xx) in the 17th
+    return f"urn:uuid:{h[:8]}-{h[8:12]}-5{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:32]}"
+
+
+_VARIANT = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}
 
 
 def _reference(kind: str, key: object) -> str:
@@ -253,18 +252,21 @@ def _billable_period(month: dt.date) -> str:
     return _json({"start": month.isoformat(), "end": month_end(month).isoformat()})
 
 
+@lru_cache(maxsize=1024)
+def _diagnosis_code(code: str) -> str:
+    return _json(_coding(ICD10CM_SYSTEM, code))
+
+
 @lru_cache(maxsize=4096)
 def _diagnosis_text(diagnoses: tuple[str, ...]) -> tuple[str, str]:
     """The claim's diagnosis list (ICD-10-CM, in order) and its items' diagnosis
-    pointers (up to four); few combinations repeat over a month."""
-    pointers = list(range(1, min(len(diagnoses), 4) + 1))
-    listed = _json(
-        [
-            {"sequence": number, "diagnosisCodeableConcept": _coding(ICD10CM_SYSTEM, code)}
-            for number, code in enumerate(diagnoses, start=1)
-        ]
+    pointers (up to four); combinations repeat over a month, codes more."""
+    listed = ",".join(
+        f'{{"sequence":{number},"diagnosisCodeableConcept":{_diagnosis_code(code)}}}'
+        for number, code in enumerate(diagnoses, start=1)
     )
-    return listed, f',"diagnosisSequence":{_json(pointers)}' if pointers else ""
+    pointers = ",".join(str(number) for number in range(1, min(len(diagnoses), 4) + 1))
+    return f"[{listed}]", f',"diagnosisSequence":[{pointers}]' if pointers else ""
 
 
 @lru_cache(maxsize=4096)
@@ -323,6 +325,15 @@ def _entry(resource: Resource, kind: str, key: object) -> str:
     return _json({"fullUrl": full_url(kind, key), "resource": resource})
 
 
+#: The patients' ids go as one array (thousands of placeholders cost more than the query).
+_MONTH_CONDITIONS_SQL = (
+    f"SELECT {', '.join(MonthCondition._fields)}"  # noqa: S608 (our table)
+    f" FROM {ChronicCondition._meta.db_table}"
+    " WHERE patient_id = ANY(%s) AND onset <= %s AND (resolved IS NULL OR resolved >= %s)"
+    " ORDER BY id"
+)
+
+
 def _month_conditions(claims: list[Claim]) -> dict[int, list[MonthCondition]]:
     """The chronic conditions of each claim's patient active in the claim's month (one
     query for the chunk, narrow rows)."""
@@ -330,17 +341,14 @@ def _month_conditions(claims: list[Claim]) -> dict[int, list[MonthCondition]]:
         return {}
     month = claims[0].month
     found: dict[int, list[MonthCondition]] = defaultdict(list)
-    for values in (
-        ChronicCondition.objects.filter(
-            Q(resolved__isnull=True) | Q(resolved__gte=month),
-            patient_id__in=[claim.patient.id for claim in claims],
-            onset__lte=month_end(month),
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _MONTH_CONDITIONS_SQL,
+            [[claim.patient.id for claim in claims], month_end(month), month],
         )
-        .order_by("id")
-        .values_list(*MonthCondition._fields)
-    ):
-        item = MonthCondition._make(values)
-        found[item.patient_id].append(item)
+        for values in cursor.fetchall():
+            item = MonthCondition._make(values)
+            found[item.patient_id].append(item)
     return found
 
 
