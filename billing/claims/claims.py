@@ -7,14 +7,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import queue
-import threading
 from collections import defaultdict
 from collections.abc import Iterator
 from decimal import Decimal
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, NamedTuple
 
-from django.db import connection, connections
+from django.db import connection
 from django.db.models import Q, QuerySet
 
 from billing.claims.models import InterchangeClaim
@@ -34,7 +32,6 @@ MAX_CHAIN = 50
 
 
 CLAIM_ID_PREFIX = "CCM"
-T = TypeVar("T")
 
 
 def claim_id_of(row_id: int) -> str:
@@ -182,52 +179,6 @@ def interchange_claims(interchange_id: int, chunk_size: int = CHUNK_SIZE) -> Ite
         for row_id, code, units, unit_amount, amount in _lines_of([item[4] for item in found]):
             lines[row_id].append(ClaimLineData(code, units, unit_amount, amount))
         yield [_claim(item, lines, practitioners) for item in found]
-
-
-class _Done:
-    """The end of a read-ahead's items."""
-
-
-def read_ahead(items: Iterator[T]) -> Iterator[T]:
-    """`items` (a writer's chunks of claims), read one ahead in a thread of their own, on
-    the thread's own database connection: the next chunk's queries run while the
-    caller writes this one, so an export waits on PostgreSQL only when PostgreSQL is
-    the slower. Memory stays flat: one chunk waits at most. Inside a transaction (a
-    test's, or a caller's not yet committed) another connection would not see the
-    interchange, so the items are read in turn, as they come."""
-    if connection.in_atomic_block:
-        yield from items
-        return
-    ready: queue.Queue[T | _Done | BaseException] = queue.Queue(maxsize=1)
-    stop = threading.Event()
-
-    def produce() -> None:
-        try:
-            for item in items:
-                while not stop.is_set():
-                    try:
-                        ready.put(item, timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
-                    return
-            ready.put(_Done())
-        except BaseException as error:
-            ready.put(error)
-        finally:
-            connections.close_all()  # this thread's own connection
-
-    reader = threading.Thread(target=produce, name="claims-read-ahead", daemon=True)
-    reader.start()
-    try:
-        while not isinstance(found := ready.get(), _Done):
-            if isinstance(found, BaseException):
-                raise found
-            yield found
-    finally:
-        stop.set()
-        reader.join()
 
 
 def _claim(

@@ -26,7 +26,7 @@ from typing import Any, NamedTuple
 
 from django.db import connection
 
-from billing.claims.claims import Claim, ClaimLineData, ClaimPatient, read_ahead
+from billing.claims.claims import Claim, ClaimLineData, ClaimPatient
 from billing.claims.models import ClaimInterchange, InterchangeClaim
 from billing.claims.x12 import person_name
 from ccm.models import BillingProvider, User
@@ -374,10 +374,8 @@ def fhir_bundle(
     shared = [_entry(organization(provider), "Organization", provider.practice_id)]
     shared += [_entry(practitioner(user), "Practitioner", user.pk) for user in practitioners]
     yield _json(head)[:-1] + ',"entry":[' + ",".join(shared)
-    # The chunks and their conditions read one ahead (claims.read_ahead).
-    for chunk, conditions in read_ahead(
-        (chunk, _month_conditions(chunk)) for chunk in claim_chunks
-    ):
+    for chunk in claim_chunks:
+        conditions = _month_conditions(chunk)
         # A piece per CLAIMS_PER_PIECE claims: a claim's resources weigh about 5 KB, so a
         # chunk's (2,000) in one string would be the worker's largest allocation.
         for start in range(0, len(chunk), CLAIMS_PER_PIECE):

@@ -22,7 +22,7 @@ from collections.abc import Iterable, Iterator
 from decimal import Decimal
 from functools import lru_cache
 
-from billing.claims.claims import Claim, read_ahead
+from billing.claims.claims import Claim
 from billing.claims.models import ClaimInterchange
 from ccm.models import BillingProvider, User
 from patients.models import MEDICARE_PART_B
@@ -420,6 +420,6 @@ def x12_837p(
     """The 837P file, a chunk of claims per piece of text."""
     writer = X12Writer(interchange, provider, now)
     yield writer.envelope() + writer.header()
-    for chunk in read_ahead(iter(claim_chunks)):
+    for chunk in claim_chunks:
         yield writer.claims(chunk)
     yield writer.trailer()

@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import threading
 import uuid
 from collections.abc import Iterator
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from billing.claims import claims as new_claims
@@ -182,33 +180,3 @@ def test_corrections_are_written_as_the_old_writers_wrote_them(
     assert new == old
     assert '"status":"cancelled"' in new and '"related":' in new
     assert fhir_problems(json.loads(new)) == []
-
-
-@pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize("kind", ["837p", "fhir"])
-def test_read_ahead_outside_a_transaction_writes_the_same_file(
-    claims_month: ClaimsMonth, billing_user: User, practitioner: User, practice: Practice, kind: str
-) -> None:
-    """Committed data (a transactional test), so the chunks are read one ahead on the
-    reading thread's own connection (claims.read_ahead): the same bytes; and a writer
-    abandoned half-way stops its reader."""
-    make_awkward(claims_month, practitioner)
-    assert not connection.in_atomic_block
-    old, new = export_both(practice, billing_user, claims_month.scenario.month, kind, 1)
-    assert new == old and new.count("CCM") >= 3
-    pieces = new_claims.read_ahead(iter([[1], [2], [3]]))
-    assert next(pieces) == [1]
-    pieces.close()
-    assert not [t for t in threading.enumerate() if t.name == "claims-read-ahead"]
-
-
-@pytest.mark.django_db(transaction=True)
-def test_read_ahead_raises_the_readers_error() -> None:
-    def failing() -> Iterator[list[int]]:
-        yield [1]
-        raise ValueError("row 7 voids no claim")
-
-    pieces = new_claims.read_ahead(failing())
-    assert next(pieces) == [1]
-    with pytest.raises(ValueError, match="voids no claim"):
-        next(pieces)
