@@ -225,16 +225,23 @@ def _condition_code(icd10: str, description: str) -> str:
     return _json(_coding(ICD10CM_SYSTEM, icd10, description))
 
 
+#: A Condition after its id and before its code: its status and category (constant).
+_CONDITION_STATUS = {
+    resolved: f'"clinicalStatus":{status},"verificationStatus":{_CONFIRMED},'
+    f'"category":[{_PROBLEM_LIST_ITEM}],"code":'
+    for resolved, status in ((False, _ACTIVE), (True, _RESOLVED))
+}
+
+
 def condition_entry(item: MonthCondition) -> str:
     """A chronic condition of the claim's patient active in its month (the evidence
     behind its diagnoses), as JSON text."""
     text = (
         f'{{"fullUrl":"{full_url("Condition", item.id)}","resource":{{'
         f'"resourceType":"Condition","id":"cond-{item.id}",'
-        f'"clinicalStatus":{_RESOLVED if item.resolved else _ACTIVE},'
-        f'"verificationStatus":{_CONFIRMED},"category":[{_PROBLEM_LIST_ITEM}],'
-        f'"code":{_condition_code(item.icd10, item.description)},'
-        f'"subject":{_reference("Patient", item.patient_id)},'
+        f"{_CONDITION_STATUS[bool(item.resolved)]}"
+        f"{_condition_code(item.icd10, item.description)},"
+        f'"subject":{{"reference":"{full_url("Patient", item.patient_id)}"}},'
         f'"onsetDateTime":"{item.onset.isoformat()}"'
     )
     if item.resolved:
@@ -303,21 +310,32 @@ def claim_entry(claim: Claim, provider: BillingProvider, created: str) -> str:
             f',"related":[{{"claim":{{"identifier":{{"system":{_CLAIM_ID_SYSTEM},'
             f'"value":{_string(claim.original_claim_id)}}}}},"relationship":{_PRIOR}}}]'
         )
-    patient_id = claim.patient.id
+    patient_url = full_url("Patient", claim.patient.id)
     return (
         f'{{"fullUrl":"{full_url("Claim", claim.row_id)}","resource":{{'
         f'"resourceType":"Claim","id":"claim-{claim.row_id}",'
         f'"identifier":[{{"system":{_CLAIM_ID_SYSTEM},"value":{_string(claim.claim_id)}}}],'
-        f'"status":"{status}","type":{_PROFESSIONAL},"use":"claim",'
-        f'"patient":{_reference("Patient", patient_id)},'
-        f'"billablePeriod":{_billable_period(claim.month)},"created":"{created}",'
-        f'"provider":{_reference("Organization", provider.practice_id)},"priority":{_NORMAL},'
-        f'"careTeam":[{{"sequence":1,'
-        f'"provider":{_reference("Practitioner", claim.practitioner.pk)},"role":{_PRIMARY}}}],'
-        f'"diagnosis":{diagnoses},'
-        f'"insurance":[{{"sequence":1,"focal":true,'
-        f'"coverage":{_reference("Coverage", patient_id)}}}],'
+        f'"status":"{status}",{_CLAIM_KIND}"patient":{{"reference":"{patient_url}"}},'
+        f'"billablePeriod":{_billable_period(claim.month)},'
+        f"{_claim_origin(created, provider.practice_id)}"
+        f'"provider":{{"reference":"{full_url("Practitioner", claim.practitioner.pk)}"}},'
+        f'"role":{_PRIMARY}}}],"diagnosis":{diagnoses},"insurance":[{{"sequence":1,'
+        f'"focal":true,"coverage":{{"reference":"{full_url("Coverage", claim.patient.id)}"}}}}],'
         f'"item":[{items}],"total":{_money_text(claim.total)}{related}}}}}'
+    )
+
+
+#: A Claim's type and use (constant).
+_CLAIM_KIND = f'"type":{_PROFESSIONAL},"use":"claim",'
+
+
+@lru_cache(maxsize=64)
+def _claim_origin(created: str, practice_id: int) -> str:
+    """A Claim's creation date, provider, priority and the head of its care team: the
+    same for every claim of an interchange."""
+    return (
+        f'"created":"{created}","provider":{_reference("Organization", practice_id)},'
+        f'"priority":{_NORMAL},"careTeam":[{{"sequence":1,'
     )
 
 
