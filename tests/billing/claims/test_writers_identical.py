@@ -180,3 +180,22 @@ def test_corrections_are_written_as_the_old_writers_wrote_them(
     assert new == old
     assert '"status":"cancelled"' in new and '"related":' in new
     assert fhir_problems(json.loads(new)) == []
+
+
+@pytest.mark.django_db
+def test_transaction_sets_are_split_as_the_old_writer_split_them(
+    claims_month: ClaimsMonth,
+    billing_user: User,
+    practitioner: User,
+    practice: Practice,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Two claims per ST/SE set: the SE counts and control numbers of each set."""
+    monkeypatch.setattr(new_x12, "CLAIMS_PER_TRANSACTION", 2)
+    monkeypatch.setattr(old_x12, "CLAIMS_PER_TRANSACTION", 2)
+    make_awkward(claims_month, practitioner)
+    for chunk_size in (1, 2000):
+        old, new = export_both(
+            practice, billing_user, claims_month.scenario.month, "837p", chunk_size
+        )
+        assert new == old and new.count("\nSE*") == 2
