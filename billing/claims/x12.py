@@ -140,6 +140,19 @@ def _address_text(city: str, state: str, zip_code: str) -> str:
     return segment_text("N4", x12_text(city, 30), state, zip_code)
 
 
+@lru_cache(maxsize=1024)
+def _payer_text(payer_name: str, payer_id: str) -> tuple[str, str]:
+    """SBR (Medicare Part B, else other) and the payer's NM1*PR (`payer_id` the patient's,
+    else the billing provider's): a month has few payers."""
+    medicare = payer_name.strip().casefold() == MEDICARE_PART_B.casefold()
+    return (
+        segment_text("SBR", "P", "18", "", "", "", "", "", "", "MB" if medicare else "CI"),
+        segment_text(
+            "NM1", "PR", "2", x12_text(payer_name, 60), "", "", "", "", "PI", x12_text(payer_id, 80)
+        ),
+    )
+
+
 class _ClaimKinds(dict[str, str]):
     """CLM05, the place of service, "B" and the claim frequency, by frequency."""
 
@@ -165,7 +178,6 @@ class X12Writer:
         self.hl = 0
         self.transactions = 0
         self.claims_in_transaction = 0
-        self._payers: dict[tuple[str, str], tuple[str, str]] = {}
         self._practitioners: dict[int, str] = {}
         self._claim_kinds = _ClaimKinds(provider.place_of_service)
 
@@ -295,29 +307,6 @@ class X12Writer:
             self.claims_in_transaction += 1
         return "".join(pieces)
 
-    def _payer(self, payer_name: str, payer_id: str) -> tuple[str, str]:
-        """SBR (Medicare Part B or other) and the payer's NM1*PR, once per payer."""
-        key = (payer_name, payer_id)
-        found = self._payers.get(key)
-        if found is None:
-            medicare = payer_name.strip().casefold() == MEDICARE_PART_B.casefold()
-            found = self._payers[key] = (
-                segment_text("SBR", "P", "18", "", "", "", "", "", "", "MB" if medicare else "CI"),
-                segment_text(
-                    "NM1",
-                    "PR",
-                    "2",
-                    x12_text(payer_name, 60),
-                    "",
-                    "",
-                    "",
-                    "",
-                    "PI",
-                    x12_text(payer_id or self.provider.payer_id, 80),
-                ),
-            )
-        return found
-
     def _rendering_provider(self, practitioner: User) -> str:
         """2310B, the rendering provider: the billing practitioner when their NPI is not
         the billing provider's; once per practitioner."""
@@ -345,7 +334,9 @@ class X12Writer:
         """The claim's loops (2000B to 2400) as text; the segments counted."""
         self.hl += 1
         patient = claim.patient
-        subscriber, payer = self._payer(patient.payer_name, patient.payer_id)
+        subscriber, payer = _payer_text(
+            patient.payer_name, patient.payer_id or self.provider.payer_id
+        )
         hi, pointers = _diagnoses_text(claim.diagnoses)
         rendering = self._rendering_provider(claim.practitioner)
         out = [
