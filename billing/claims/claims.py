@@ -6,11 +6,11 @@ many claims the month has."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections import defaultdict
 from collections.abc import Iterator
-from dataclasses import dataclass
 from decimal import Decimal
-from itertools import islice
+from typing import Any, NamedTuple
 
 from django.db import connection
 from django.db.models import Q, QuerySet
@@ -20,6 +20,7 @@ from billing.claims.readiness import ready_filter
 from billing.models import ClaimLine, WorklistRow, WorklistStatus
 from billing.worklist import current_version
 from ccm.models import Practice, User
+from patients.models import MEDICARE_PART_B, Patient
 
 #: A claim not yet sent: billing staff mark it submitted once it has gone out.
 NOT_YET_SUBMITTED = (WorklistStatus.READY, WorklistStatus.NEEDS_REVIEW)
@@ -27,17 +28,6 @@ NOT_YET_SUBMITTED = (WorklistStatus.READY, WorklistStatus.NEEDS_REVIEW)
 #: it goes out as a correction of that claim, never as a new one.
 NEEDS_CORRECTION = "needs_correction"
 CHUNK_SIZE = 2000
-#: What the writers read of a claim's row (its patient whole): the rest, the findings
-#: above all, is left unread.
-CLAIM_ROW_FIELDS = (
-    "patient",
-    "billing_practitioner",
-    "month",
-    "service_date",
-    "diagnoses",
-    "supersedes",
-    "previous_lines",
-)
 MAX_CHAIN = 50
 
 
@@ -69,20 +59,55 @@ def exportable_rows(
     return rows.order_by("patient__last_name", "patient__first_name", "id")
 
 
-@dataclass(frozen=True)
-class ClaimLineData:
+class ClaimLineData(NamedTuple):
     code: str
     units: int
     unit_amount: Decimal
     amount: Decimal
 
 
-@dataclass(frozen=True)
-class Claim:
-    """One claim of an interchange: the worklist row (patient and billing practitioner
-    loaded), what it bills and how (frequency 1, 7 or 8; the claim it corrects)."""
+class ClaimPatient(NamedTuple):
+    """What the writers read of a claim's patient (837P 2010BA/2010BB, FHIR Patient and
+    Coverage): a plain tuple, one per claim, read in the chunk's one query."""
 
-    row: WorklistRow
+    id: int
+    practice_id: int
+    mrn: str
+    first_name: str
+    last_name: str
+    birth_date: dt.date
+    billing_practitioner_id: int
+    is_active: bool
+    sex: str
+    mbi: str
+    address_line: str
+    city: str
+    state: str
+    zip: str
+    payer_name: str
+    payer_id: str
+    member_id: str
+
+    @property
+    def subscriber_id(self) -> str:
+        """The id the payer knows the patient by: the member id, else the MBI."""
+        return self.member_id or self.mbi
+
+    @property
+    def is_medicare_part_b(self) -> bool:
+        return self.payer_name.strip().casefold() == MEDICARE_PART_B.casefold()
+
+
+class Claim(NamedTuple):
+    """One claim of an interchange: its worklist row's id, month and billing
+    practitioner, the patient, what it bills and how (frequency 1, 7 or 8; the claim it
+    corrects). A void carries the lines, diagnoses and service date of the claim it
+    cancels."""
+
+    row_id: int
+    month: dt.date
+    practitioner: User
+    patient: ClaimPatient
     claim_id: str
     frequency: str
     original_claim_id: str
@@ -95,39 +120,115 @@ class Claim:
         return sum((line.amount for line in self.lines), Decimal("0.00"))
 
 
+_PATIENT_COLUMNS = ", ".join(f"p.{name}" for name in ClaimPatient._fields)
+#: A chunk of an interchange's items, after the last one read (keyset on the
+#: (interchange, id) index), with their rows and patients: narrow tuples, one query. The
+#: items are limited before the joins, so a chunk never joins the items after it (the
+#: new items have no statistics yet). A void reads the row it supersedes (the claim it
+#: cancels) and its previous lines.
+_CHUNK_SQL = f"""
+SELECT i.id, i.claim_id, i.frequency, i.original_claim_id,
+       r.id, r.month, r.billing_practitioner_id, r.supersedes_id,
+       CASE WHEN i.frequency = %(void)s THEN v.diagnoses ELSE r.diagnoses END::text,
+       CASE WHEN i.frequency = %(void)s THEN coalesce(v.service_date, v.month)
+            ELSE coalesce(r.service_date, r.month) END,
+       CASE WHEN i.frequency = %(void)s THEN r.previous_lines::text END,
+       {_PATIENT_COLUMNS}
+FROM (
+    SELECT id, row_id, claim_id, frequency, original_claim_id
+    FROM {InterchangeClaim._meta.db_table}
+    WHERE interchange_id = %(interchange)s AND id > %(after)s
+    ORDER BY id
+    LIMIT %(limit)s
+) i
+JOIN {WorklistRow._meta.db_table} r ON r.id = i.row_id
+JOIN {Patient._meta.db_table} p ON p.id = r.patient_id
+LEFT JOIN {WorklistRow._meta.db_table} v ON v.id = r.supersedes_id AND i.frequency = %(void)s
+ORDER BY i.id
+"""  # noqa: S608 (our tables)
+_PATIENT_AT = 11
+
+
 def interchange_claims(interchange_id: int, chunk_size: int = CHUNK_SIZE) -> Iterator[list[Claim]]:
-    """The interchange's claims in the order they were stored, a chunk at a time: the
-    items read by one query (a server-side cursor, `chunk_size` a fetch), then per chunk
-    its rows with their patients (CLAIM_ROW_FIELDS) and its lines, each query
-    bounded by the chunk, and the billing practitioners once each; so a chunk costs the
-    same however many claims the interchange holds, and memory stays flat."""
+    """The interchange's claims in the order they were stored, a chunk at a time: each
+    chunk its items with their rows and patients as plain tuples (one query, by the
+    items' index, after the last item read), their lines (one query), and the billing
+    practitioners once each; so a chunk costs the same however many claims the
+    interchange holds, and memory stays flat."""
     practitioners: dict[int, User] = {}
-    stored = (
-        InterchangeClaim.objects.filter(interchange_id=interchange_id)
-        .order_by("id")
-        .iterator(chunk_size=chunk_size)
-    )
-    while items := list(islice(stored, chunk_size)):
-        chunk_rows = InterchangeClaim.objects.filter(
-            interchange_id=interchange_id, id__gte=items[0].pk, id__lte=items[-1].pk
-        ).values("row_id")
-        rows = {
-            row.pk: row
-            for row in WorklistRow.objects.filter(pk__in=chunk_rows)
-            .select_related("patient")
-            .only(*CLAIM_ROW_FIELDS)
-        }
-        missing = {row.billing_practitioner_id for row in rows.values()} - practitioners.keys()
+    after = 0
+    while True:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                _CHUNK_SQL,
+                {
+                    "void": InterchangeClaim.Frequency.VOID,
+                    "interchange": interchange_id,
+                    "after": after,
+                    "limit": chunk_size,
+                },
+            )
+            found: list[tuple[Any, ...]] = cursor.fetchall()
+        if not found:
+            return
+        after = found[-1][0]
+        missing = {item[6] for item in found} - practitioners.keys()
         if missing:
             practitioners.update(User.objects.in_bulk(missing))
         lines: dict[int, list[ClaimLineData]] = defaultdict(list)
-        for row_id, code, units, unit_amount, amount in _lines_of(list(rows)):
+        for row_id, code, units, unit_amount, amount in _lines_of([item[4] for item in found]):
             lines[row_id].append(ClaimLineData(code, units, unit_amount, amount))
-        for item in items:
-            row = rows[item.row_id]
-            row.billing_practitioner = practitioners[row.billing_practitioner_id]
-            item.row = row
-        yield [_claim(item, lines[item.row_id]) for item in items]
+        yield [_claim(item, lines, practitioners) for item in found]
+
+
+def _claim(
+    item: tuple[Any, ...], lines: dict[int, list[ClaimLineData]], practitioners: dict[int, User]
+) -> Claim:
+    (
+        _,
+        claim_id,
+        frequency,
+        original,
+        row_id,
+        month,
+        practitioner_id,
+        supersedes_id,
+        diagnoses,
+        service_date,
+        previous_lines,
+    ) = item[:_PATIENT_AT]
+    if frequency == InterchangeClaim.Frequency.VOID:
+        if supersedes_id is None:  # a void always corrects a row (original_claim_id said so)
+            raise ValueError(f"row {row_id} voids no claim")
+        claim_lines = _void_lines(previous_lines)
+    else:
+        claim_lines = tuple(lines.get(row_id, ()))
+    return Claim(
+        row_id,
+        month,
+        practitioners[practitioner_id],
+        ClaimPatient._make(item[_PATIENT_AT:]),
+        claim_id,
+        frequency,
+        original,
+        claim_lines,
+        tuple(json.loads(diagnoses)),
+        service_date,
+    )
+
+
+def _void_lines(previous_lines: str | None) -> tuple[ClaimLineData, ...]:
+    """A void repeats the lines of the claim it cancels (the row's previous_lines)."""
+    previous = json.loads(previous_lines) if previous_lines is not None else None
+    return tuple(
+        ClaimLineData(
+            line["code"],
+            int(line["units"]),
+            Decimal(line["unit_amount"]),
+            Decimal(line["amount"]),
+        )
+        for line in previous or []
+    )
 
 
 def _lines_of(row_ids: list[int]) -> list[tuple[int, str, int, Decimal, Decimal]]:
@@ -177,45 +278,3 @@ def _superseded(row_id: int) -> int | None:
         WorklistRow.objects.filter(pk=row_id).values_list("supersedes_id", flat=True).first()
     )
     return found
-
-
-def _claim(item: InterchangeClaim, lines: list[ClaimLineData]) -> Claim:
-    row = item.row
-    if item.frequency == InterchangeClaim.Frequency.VOID:
-        return _void(item)
-    return Claim(
-        row=row,
-        claim_id=item.claim_id,
-        frequency=item.frequency,
-        original_claim_id=item.original_claim_id,
-        lines=tuple(lines),
-        diagnoses=tuple(row.diagnoses),
-        service_date=row.service_date or row.month,
-    )
-
-
-def _void(item: InterchangeClaim) -> Claim:
-    """A void repeats the claim it cancels: its lines (the row's previous_lines), the
-    diagnoses and service date of the row it supersedes."""
-    row = item.row
-    voided = row.supersedes
-    if voided is None:  # a void always corrects a row (original_claim_id said so)
-        raise ValueError(f"row {row.pk} voids no claim")
-    previous = row.previous_lines or []
-    return Claim(
-        row=row,
-        claim_id=item.claim_id,
-        frequency=item.frequency,
-        original_claim_id=item.original_claim_id,
-        lines=tuple(
-            ClaimLineData(
-                line["code"],
-                int(line["units"]),
-                Decimal(line["unit_amount"]),
-                Decimal(line["amount"]),
-            )
-            for line in previous
-        ),
-        diagnoses=tuple(voided.diagnoses),
-        service_date=voided.service_date or voided.month,
-    )

@@ -6,24 +6,27 @@ and their coverage (Coverage), plus the patient's chronic conditions active in t
 Practitioner resources are those bulk enrollment reads back (patients.imports).
 
 Streamed: the Bundle's head and the shared resources first, then the claims of a chunk
-in pieces of CLAIMS_PER_PIECE, never the whole Bundle in memory. Every resource is a
-plain dict written with json.dumps; the tests validate each against fhir.resources' R4B
-models."""
+in pieces of CLAIMS_PER_PIECE, never the whole Bundle in memory. The shared resources
+are plain dicts written with json.dumps; a claim's resources are written as text, their
+constant parts serialised once and each variable string escaped as json.dumps escapes
+it, so the bytes are those json.dumps gives for the same dicts (a test compares them);
+the tests validate each resource against fhir.resources' R4B models."""
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from decimal import Decimal
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
-from django.db.models import Q
+from django.db import connection
 
-from billing.claims.claims import Claim
+from billing.claims.claims import Claim, ClaimLineData, ClaimPatient
 from billing.claims.models import ClaimInterchange, InterchangeClaim
 from billing.claims.x12 import person_name
 from ccm.models import BillingProvider, User
@@ -35,7 +38,7 @@ from patients.imports.fhir_format import (
     MRN_TYPE,
     NPI_SYSTEM,
 )
-from patients.models import ChronicCondition, Patient
+from patients.models import ChronicCondition
 
 EIN_SYSTEM = "urn:oid:2.16.840.1.113883.4.4"
 CLAIM_ID_SYSTEM = "urn:ccm:claim"
@@ -45,18 +48,41 @@ GENDERS = {"F": "female", "M": "male", "U": "unknown"}
 CLAIMS_PER_PIECE = 200
 _NAMESPACE = uuid.UUID("6f0f3c9e-7a52-4c8e-9a55-1c0b5d8f2e11")
 
+_NAMESPACE_BYTES = _NAMESPACE.bytes
+
 Resource = dict[str, Any]
 
 
 @lru_cache(maxsize=4096)
 def full_url(kind: str, key: object) -> str:
-    """A stable urn:uuid for one of our objects (the same object, the same URL); a claim
-    names its patient several times, so the last few thousand are kept."""
-    return f"urn:uuid:{uuid.uuid5(_NAMESPACE, f'{kind}/{key}')}"
+    """A stable urn:uuid for one of our objects (the same object, the same URL): the
+    uuid5 of `kind/key` in our namespace (RFC 4122, section 4.3), written from the SHA-1
+    digest without a UUID object; a claim names its patient several times, so the last
+    few thousand are kept."""
+    h = hashlib.sha1(_NAMESPACE_BYTES + f"{kind}/{key}".encode(), usedforsecurity=False).hexdigest()
+    # version 5 in the 13th digit, the RFC 4122 variant (10xx) in the 17th
+    return f"urn:uuid:{h[:8]}-{h[8:12]}-5{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:32]}"
+
+
+_VARIANT = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}
+
+
+def _reference(kind: str, key: object) -> str:
+    """_ref() as JSON text."""
+    return f'{{"reference":"{full_url(kind, key)}"}}'
 
 
 def _ref(kind: str, key: object) -> dict[str, str]:
     return {"reference": full_url(kind, key)}
+
+
+def _json(value: object) -> str:
+    """JSON as the Bundle writes it: compact, ASCII (json.dumps' default escapes)."""
+    return json.dumps(value, separators=(",", ":"))
+
+
+#: json.dumps of one string (quoted, escaped as the whole file is: ASCII).
+_string: Callable[[str], str] = json.encoder.encode_basestring_ascii
 
 
 def _money(amount: Decimal) -> dict[str, Any]:
@@ -78,6 +104,26 @@ def _address(line: str, city: str, state: str, postal_code: str) -> dict[str, An
         if value:
             address[key] = value
     return address
+
+
+_MRN_TYPE = _json({"coding": [{"system": MRN_TYPE[0], "code": MRN_TYPE[1]}]})
+_MBI_SYSTEM = _string(MBI_SYSTEM)
+_CLAIM_ID_SYSTEM = _string(CLAIM_ID_SYSTEM)
+_SELF = _json(_coding("http://terminology.hl7.org/CodeSystem/subscriber-relationship", "self"))
+_ACTIVE, _RESOLVED = (
+    _json(_coding("http://terminology.hl7.org/CodeSystem/condition-clinical", status))
+    for status in ("active", "resolved")
+)
+_CONFIRMED = _json(
+    _coding("http://terminology.hl7.org/CodeSystem/condition-ver-status", "confirmed")
+)
+_PROBLEM_LIST_ITEM = _json(
+    _coding("http://terminology.hl7.org/CodeSystem/condition-category", "problem-list-item")
+)
+_PROFESSIONAL = _json(_coding("http://terminology.hl7.org/CodeSystem/claim-type", "professional"))
+_NORMAL = _json(_coding("http://terminology.hl7.org/CodeSystem/processpriority", "normal"))
+_PRIMARY = _json(_coding("http://terminology.hl7.org/CodeSystem/claimcareteamrole", "primary"))
+_PRIOR = _json(_coding("http://terminology.hl7.org/CodeSystem/related-claim-relationship", "prior"))
 
 
 def organization(provider: BillingProvider) -> Resource:
@@ -111,153 +157,216 @@ def practitioner(user: User) -> Resource:
     return resource
 
 
-def patient_resource(patient: Patient) -> Resource:
-    identifiers: list[dict[str, Any]] = [
-        {
-            "type": {"coding": [{"system": MRN_TYPE[0], "code": MRN_TYPE[1]}]},
-            "system": f"urn:ccm:mrn:{patient.practice_id}",
-            "value": patient.mrn,
-        }
-    ]
-    if patient.mbi:
-        identifiers.append({"system": MBI_SYSTEM, "value": patient.mbi})
-    resource: Resource = {
-        "resourceType": "Patient",
-        "id": f"pt-{patient.pk}",
-        "identifier": identifiers,
-        "active": patient.is_active,
-        "name": [{"family": patient.last_name, "given": patient.first_name.split()}],
-        "birthDate": patient.birth_date.isoformat(),
-        "generalPractitioner": [_ref("Practitioner", patient.billing_practitioner_id)],
-    }
+def _address_text(line: str, city: str, state: str, postal_code: str) -> str:
+    """_address() as JSON text."""
+    parts = []
+    if line:
+        parts.append(f'"line":[{_string(line)}]')
+    for key, value in (("city", city), ("state", state), ("postalCode", postal_code)):
+        if value:
+            parts.append(f'"{key}":{_string(value)}')
+    return "{" + ",".join(parts) + "}"
+
+
+def patient_entry(patient: ClaimPatient) -> str:
+    """The claim's Patient (MRN, MBI, name, birth date, general practitioner, gender and
+    address as bulk enrollment reads them back), as a Bundle entry's JSON text."""
+    mbi = f',{{"system":{_MBI_SYSTEM},"value":{_string(patient.mbi)}}}' if patient.mbi else ""
+    given = ",".join(_string(word) for word in patient.first_name.split())
+    text = (
+        f'{{"fullUrl":"{full_url("Patient", patient.id)}","resource":{{'
+        f'"resourceType":"Patient","id":"pt-{patient.id}","identifier":[{{"type":{_MRN_TYPE},'
+        f'"system":"urn:ccm:mrn:{patient.practice_id}","value":{_string(patient.mrn)}}}{mbi}],'
+        f'"active":{"true" if patient.is_active else "false"},'
+        f'"name":[{{"family":{_string(patient.last_name)},"given":[{given}]}}],'
+        f'"birthDate":"{patient.birth_date.isoformat()}",'
+        f'"generalPractitioner":[{_reference("Practitioner", patient.billing_practitioner_id)}]'
+    )
     if patient.sex:
-        resource["gender"] = GENDERS[patient.sex]
+        text += f',"gender":"{GENDERS[patient.sex]}"'
     if patient.address_line or patient.city:
-        resource["address"] = [
-            _address(patient.address_line, patient.city, patient.state, patient.zip)
-        ]
-    return resource
+        address = _address_text(patient.address_line, patient.city, patient.state, patient.zip)
+        text += f',"address":[{address}]'
+    return text + "}}"
 
 
-def coverage(patient: Patient) -> Resource:
-    payor: dict[str, Any] = {"display": patient.payer_name}
-    if patient.payer_id:  # else the practice's Medicare payer (the 837P names it)
-        payor["identifier"] = {"value": patient.payer_id}
-    resource: Resource = {
-        "resourceType": "Coverage",
-        "id": f"cov-{patient.pk}",
-        "status": "active",
-        "beneficiary": _ref("Patient", patient.pk),
-        "relationship": _coding(
-            "http://terminology.hl7.org/CodeSystem/subscriber-relationship", "self"
-        ),
-        "payor": [payor],
-    }
+@lru_cache(maxsize=1024)
+def _payor_text(payer_name: str, payer_id: str) -> str:
+    payor: dict[str, Any] = {"display": payer_name}
+    if payer_id:  # else the practice's Medicare payer (the 837P names it)
+        payor["identifier"] = {"value": payer_id}
+    return _json(payor)
+
+
+def coverage_entry(patient: ClaimPatient) -> str:
+    """The patient's Coverage (self, the payer, the subscriber id), as JSON text."""
+    text = (
+        f'{{"fullUrl":"{full_url("Coverage", patient.id)}","resource":{{'
+        f'"resourceType":"Coverage","id":"cov-{patient.id}","status":"active",'
+        f'"beneficiary":{_reference("Patient", patient.id)},"relationship":{_SELF},'
+        f'"payor":[{_payor_text(patient.payer_name, patient.payer_id)}]'
+    )
     if patient.subscriber_id:
-        resource["subscriberId"] = patient.subscriber_id
-    return resource
+        text += f',"subscriberId":{_string(patient.subscriber_id)}'
+    return text + "}}"
 
 
-def condition(item: ChronicCondition) -> Resource:
-    resource: Resource = {
-        "resourceType": "Condition",
-        "id": f"cond-{item.pk}",
-        "clinicalStatus": _coding(
-            "http://terminology.hl7.org/CodeSystem/condition-clinical",
-            "resolved" if item.resolved else "active",
-        ),
-        "verificationStatus": _coding(
-            "http://terminology.hl7.org/CodeSystem/condition-ver-status", "confirmed"
-        ),
-        "category": [
-            _coding("http://terminology.hl7.org/CodeSystem/condition-category", "problem-list-item")
-        ],
-        "code": _coding(ICD10CM_SYSTEM, item.icd10, item.description),
-        "subject": _ref("Patient", item.patient_id),
-        "onsetDateTime": item.onset.isoformat(),
-    }
+class MonthCondition(NamedTuple):
+    id: int
+    patient_id: int
+    icd10: str
+    description: str
+    onset: dt.date
+    resolved: dt.date | None
+
+
+@lru_cache(maxsize=4096)
+def _condition_code(icd10: str, description: str) -> str:
+    return _json(_coding(ICD10CM_SYSTEM, icd10, description))
+
+
+#: A Condition after its id and before its code: its status and category (constant).
+_CONDITION_STATUS = {
+    resolved: f'"clinicalStatus":{status},"verificationStatus":{_CONFIRMED},'
+    f'"category":[{_PROBLEM_LIST_ITEM}],"code":'
+    for resolved, status in ((False, _ACTIVE), (True, _RESOLVED))
+}
+
+
+def condition_entry(item: MonthCondition) -> str:
+    """A chronic condition of the claim's patient active in its month (the evidence
+    behind its diagnoses), as JSON text."""
+    text = (
+        f'{{"fullUrl":"{full_url("Condition", item.id)}","resource":{{'
+        f'"resourceType":"Condition","id":"cond-{item.id}",'
+        f"{_CONDITION_STATUS[bool(item.resolved)]}"
+        f"{_condition_code(item.icd10, item.description)},"
+        f'"subject":{{"reference":"{full_url("Patient", item.patient_id)}"}},'
+        f'"onsetDateTime":"{item.onset.isoformat()}"'
+    )
     if item.resolved:
-        resource["abatementDateTime"] = item.resolved.isoformat()
-    return resource
+        text += f',"abatementDateTime":"{item.resolved.isoformat()}"'
+    return text + "}}"
 
 
-def claim_resource(claim: Claim, provider: BillingProvider, created: dt.date) -> Resource:
-    row = claim.row
-    diagnoses = list(claim.diagnoses)
-    pointers = list(range(1, min(len(diagnoses), 4) + 1))
-    resource: Resource = {
-        "resourceType": "Claim",
-        "id": f"claim-{row.pk}",
-        "identifier": [{"system": CLAIM_ID_SYSTEM, "value": claim.claim_id}],
-        "status": "cancelled" if claim.frequency == InterchangeClaim.Frequency.VOID else "active",
-        "type": _coding("http://terminology.hl7.org/CodeSystem/claim-type", "professional"),
-        "use": "claim",
-        "patient": _ref("Patient", row.patient_id),
-        "billablePeriod": {"start": row.month.isoformat(), "end": month_end(row.month).isoformat()},
-        "created": created.isoformat(),
-        "provider": _ref("Organization", provider.practice_id),
-        "priority": _coding("http://terminology.hl7.org/CodeSystem/processpriority", "normal"),
-        "careTeam": [
-            {
-                "sequence": 1,
-                "provider": _ref("Practitioner", row.billing_practitioner_id),
-                "role": _coding(
-                    "http://terminology.hl7.org/CodeSystem/claimcareteamrole", "primary"
-                ),
-            }
-        ],
-        "diagnosis": [
-            {"sequence": number, "diagnosisCodeableConcept": _coding(ICD10CM_SYSTEM, code)}
-            for number, code in enumerate(diagnoses, start=1)
-        ],
-        "insurance": [{"sequence": 1, "focal": True, "coverage": _ref("Coverage", row.patient_id)}],
-        "item": [
-            {
-                "sequence": number,
-                "careTeamSequence": [1],
-                **({"diagnosisSequence": pointers} if pointers else {}),
-                "productOrService": _coding(CPT_SYSTEM, line.code),
-                "servicedDate": claim.service_date.isoformat(),
-                "locationCodeableConcept": _coding(POS_SYSTEM, provider.place_of_service),
-                "quantity": {"value": line.units},
-                "unitPrice": _money(line.unit_amount),
-                "net": _money(line.amount),
-            }
-            for number, line in enumerate(claim.lines, start=1)
-        ],
-        "total": _money(claim.total),
-    }
+@lru_cache(maxsize=1024)
+def _money_text(amount: Decimal) -> str:
+    return _json(_money(amount))
+
+
+@lru_cache(maxsize=256)
+def _billable_period(month: dt.date) -> str:
+    return _json({"start": month.isoformat(), "end": month_end(month).isoformat()})
+
+
+@lru_cache(maxsize=1024)
+def _diagnosis_code(code: str) -> str:
+    return _json(_coding(ICD10CM_SYSTEM, code))
+
+
+@lru_cache(maxsize=4096)
+def _diagnosis_text(diagnoses: tuple[str, ...]) -> tuple[str, str]:
+    """The claim's diagnosis list (ICD-10-CM, in order) and its items' diagnosis
+    pointers (up to four); combinations repeat over a month, codes more."""
+    listed = ",".join(
+        f'{{"sequence":{number},"diagnosisCodeableConcept":{_diagnosis_code(code)}}}'
+        for number, code in enumerate(diagnoses, start=1)
+    )
+    pointers = ",".join(str(number) for number in range(1, min(len(diagnoses), 4) + 1))
+    return f"[{listed}]", f',"diagnosisSequence":[{pointers}]' if pointers else ""
+
+
+@lru_cache(maxsize=4096)
+def _item_text(line: ClaimLineData, service_date: dt.date, place_of_service: str) -> str:
+    """A claim item after its sequence and pointers: the code, date, place, units and
+    amounts (a month repeats a few of each)."""
+    rest = _json(
+        {
+            "productOrService": _coding(CPT_SYSTEM, line.code),
+            "servicedDate": service_date.isoformat(),
+            "locationCodeableConcept": _coding(POS_SYSTEM, place_of_service),
+            "quantity": {"value": line.units},
+            "unitPrice": _money(line.unit_amount),
+            "net": _money(line.amount),
+        }
+    )
+    return "," + rest[1:]
+
+
+def claim_entry(claim: Claim, provider: BillingProvider, created: str) -> str:
+    """The Claim (professional, its billable period, care team, diagnoses, coverage,
+    items and total; a correction names the claim it corrects), as JSON text; `created`
+    is the interchange's date, ISO."""
+    diagnoses, pointers = _diagnosis_text(claim.diagnoses)
+    items = ",".join(
+        f'{{"sequence":{number},"careTeamSequence":[1]{pointers}'
+        f"{_item_text(line, claim.service_date, provider.place_of_service)}"
+        for number, line in enumerate(claim.lines, start=1)
+    )
+    status = "cancelled" if claim.frequency == InterchangeClaim.Frequency.VOID else "active"
+    related = ""
     if claim.original_claim_id:
-        resource["related"] = [
-            {
-                "claim": {
-                    "identifier": {"system": CLAIM_ID_SYSTEM, "value": claim.original_claim_id}
-                },
-                "relationship": _coding(
-                    "http://terminology.hl7.org/CodeSystem/related-claim-relationship", "prior"
-                ),
-            }
-        ]
-    return resource
+        related = (
+            f',"related":[{{"claim":{{"identifier":{{"system":{_CLAIM_ID_SYSTEM},'
+            f'"value":{_string(claim.original_claim_id)}}}}},"relationship":{_PRIOR}}}]'
+        )
+    patient_url = full_url("Patient", claim.patient.id)
+    return (
+        f'{{"fullUrl":"{full_url("Claim", claim.row_id)}","resource":{{'
+        f'"resourceType":"Claim","id":"claim-{claim.row_id}",'
+        f'"identifier":[{{"system":{_CLAIM_ID_SYSTEM},"value":{_string(claim.claim_id)}}}],'
+        f'"status":"{status}",{_CLAIM_KIND}"patient":{{"reference":"{patient_url}"}},'
+        f'"billablePeriod":{_billable_period(claim.month)},'
+        f"{_claim_origin(created, provider.practice_id)}"
+        f'"provider":{{"reference":"{full_url("Practitioner", claim.practitioner.pk)}"}},'
+        f'"role":{_PRIMARY}}}],"diagnosis":{diagnoses},"insurance":[{{"sequence":1,'
+        f'"focal":true,"coverage":{{"reference":"{full_url("Coverage", claim.patient.id)}"}}}}],'
+        f'"item":[{items}],"total":{_money_text(claim.total)}{related}}}}}'
+    )
+
+
+#: A Claim's type and use (constant).
+_CLAIM_KIND = f'"type":{_PROFESSIONAL},"use":"claim",'
+
+
+@lru_cache(maxsize=64)
+def _claim_origin(created: str, practice_id: int) -> str:
+    """A Claim's creation date, provider, priority and the head of its care team: the
+    same for every claim of an interchange."""
+    return (
+        f'"created":"{created}","provider":{_reference("Organization", practice_id)},'
+        f'"priority":{_NORMAL},"careTeam":[{{"sequence":1,'
+    )
 
 
 def _entry(resource: Resource, kind: str, key: object) -> str:
-    return json.dumps({"fullUrl": full_url(kind, key), "resource": resource}, separators=(",", ":"))
+    return _json({"fullUrl": full_url(kind, key), "resource": resource})
 
 
-def _month_conditions(claims: list[Claim]) -> dict[int, list[ChronicCondition]]:
+#: The patients' ids go as one array (thousands of placeholders cost more than the query).
+_MONTH_CONDITIONS_SQL = (
+    f"SELECT {', '.join(MonthCondition._fields)}"  # noqa: S608 (our table)
+    f" FROM {ChronicCondition._meta.db_table}"
+    " WHERE patient_id = ANY(%s) AND onset <= %s AND (resolved IS NULL OR resolved >= %s)"
+    " ORDER BY id"
+)
+
+
+def _month_conditions(claims: list[Claim]) -> dict[int, list[MonthCondition]]:
     """The chronic conditions of each claim's patient active in the claim's month (one
-    query for the chunk)."""
+    query for the chunk, narrow rows)."""
     if not claims:
         return {}
-    month = claims[0].row.month
-    found: dict[int, list[ChronicCondition]] = defaultdict(list)
-    for item in ChronicCondition.objects.filter(
-        Q(resolved__isnull=True) | Q(resolved__gte=month),
-        patient_id__in=[claim.row.patient_id for claim in claims],
-        onset__lte=month_end(month),
-    ).order_by("id"):
-        found[item.patient_id].append(item)
+    month = claims[0].month
+    found: dict[int, list[MonthCondition]] = defaultdict(list)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _MONTH_CONDITIONS_SQL,
+            [[claim.patient.id for claim in claims], month_end(month), month],
+        )
+        for values in cursor.fetchall():
+            item = MonthCondition._make(values)
+            found[item.patient_id].append(item)
     return found
 
 
@@ -274,7 +383,7 @@ def fhir_bundle(
         "type": "collection",
         "timestamp": interchange.created_at.isoformat(),
     }
-    created = interchange.created_at.date()
+    created = interchange.created_at.date().isoformat()
     practitioners = User.objects.filter(
         pk__in=InterchangeClaim.objects.filter(interchange=interchange).values(
             "row__billing_practitioner_id"
@@ -282,7 +391,7 @@ def fhir_bundle(
     ).order_by("pk")
     shared = [_entry(organization(provider), "Organization", provider.practice_id)]
     shared += [_entry(practitioner(user), "Practitioner", user.pk) for user in practitioners]
-    yield json.dumps(head, separators=(",", ":"))[:-1] + ',"entry":[' + ",".join(shared)
+    yield _json(head)[:-1] + ',"entry":[' + ",".join(shared)
     for chunk in claim_chunks:
         conditions = _month_conditions(chunk)
         # A piece per CLAIMS_PER_PIECE claims: a claim's resources weigh about 5 KB, so a
@@ -290,14 +399,10 @@ def fhir_bundle(
         for start in range(0, len(chunk), CLAIMS_PER_PIECE):
             entries = []
             for claim in chunk[start : start + CLAIMS_PER_PIECE]:
-                patient = claim.row.patient
-                entries.append(_entry(patient_resource(patient), "Patient", patient.pk))
-                entries.append(_entry(coverage(patient), "Coverage", patient.pk))
-                entries += [
-                    _entry(condition(item), "Condition", item.pk) for item in conditions[patient.pk]
-                ]
-                entries.append(
-                    _entry(claim_resource(claim, provider, created), "Claim", claim.row.pk)
-                )
+                patient = claim.patient
+                entries.append(patient_entry(patient))
+                entries.append(coverage_entry(patient))
+                entries += [condition_entry(item) for item in conditions[patient.id]]
+                entries.append(claim_entry(claim, provider, created))
             yield "," + ",".join(entries)
     yield "]}"

@@ -25,7 +25,7 @@ from functools import lru_cache
 from billing.claims.claims import Claim
 from billing.claims.models import ClaimInterchange
 from ccm.models import BillingProvider, User
-from patients.models import Patient
+from patients.models import MEDICARE_PART_B
 
 SEGMENT_END = "~\n"
 ELEMENT = "*"
@@ -42,20 +42,35 @@ _SPACES = re.compile(r"\s+")
 _ACCENTS = str.maketrans("ÀÁÂÃÄÅÇÈÉÊËÌÍÎÏÑÒÓÔÕÖÙÚÛÜÝ", "AAAAAACEEEEIIIINOOOOOUUUUY")
 
 
-@lru_cache(maxsize=4096)
-def x12_text(value: object, max_length: int) -> str:
+#: Text that is already an X12 element: allowed characters, words one space apart.
+_CLEAN_WORD = r"[A-Z0-9!\"&'()+,\-./;?=%@\[\]_{}\\|<>#$]+"
+_CLEAN = re.compile(f"{_CLEAN_WORD}(?: {_CLEAN_WORD})*")
+
+
+def element_text(value: object, max_length: int) -> str:
     """Text as an X12 element holds it: upper case, no delimiter, no control character,
-    no accent, one space between words, at most `max_length` characters. The last few
-    thousand are kept: a month's claims repeat their cities, payers and practitioners."""
+    no accent, one space between words, at most `max_length` characters. Text that is
+    already so (most names) is returned after one match."""
     text = str(value or "").upper()
+    if len(text) <= max_length and _CLEAN.fullmatch(text):
+        return text
     text = text.translate(_ACCENTS)
     return _SPACES.sub(" ", _NOT_ALLOWED.sub(" ", text)).strip()[:max_length].strip()
+
+
+#: element_text for values a month's claims repeat (cities, payers, practitioners): the
+#: last few thousand are kept.
+x12_text = lru_cache(maxsize=4096)(element_text)
 
 
 def x12_amount(amount: Decimal) -> str:
     """A monetary amount (X12 type R): no trailing zeros after the point (66.3, 144)."""
     text = f"{amount.quantize(Decimal('0.01')):f}"
     return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+#: x12_amount of the charges a month repeats (a fee schedule's few amounts).
+_amount = lru_cache(maxsize=1024)(x12_amount)
 
 
 def segment(*elements: object) -> str:
@@ -74,8 +89,80 @@ def person_name(user: User) -> tuple[str, str]:
     return (words[-1], " ".join(words[:-1])) if words else (user.username, "")
 
 
+def segment_text(*elements: str) -> str:
+    """segment() of elements that are already text, with its terminator: one join, the
+    trailing empty elements dropped only when the last is empty."""
+    text = ELEMENT.join(elements)
+    if text.endswith(ELEMENT):
+        text = segment(*elements)
+    return text + SEGMENT_END
+
+
 def _dx(code: str) -> str:
     return code.replace(".", "")
+
+
+@lru_cache(maxsize=4096)
+def _diagnoses_text(diagnoses: tuple[str, ...]) -> tuple[str, str]:
+    """A claim's HI segment (ICD-10-CM, the first principal, up to MAX_DIAGNOSES) and
+    its service lines' diagnosis pointers (up to MAX_POINTERS); few combinations repeat
+    over a month."""
+    codes = [_dx(code) for code in diagnoses[:MAX_DIAGNOSES]]
+    hi = ""
+    if codes:
+        hi = segment_text(
+            "HI",
+            *(
+                COMPONENT.join(("ABK" if index == 0 else "ABF", code))
+                for index, code in enumerate(codes)
+            ),
+        )
+    pointers = COMPONENT.join(str(n) for n in range(1, min(len(codes), MAX_POINTERS) + 1))
+    return hi, pointers
+
+
+@lru_cache(maxsize=4096)
+def _line_text(code: str, amount: Decimal, units: int, pointers: str) -> str:
+    """SV1 of a service line (HCPCS code, charge, units, diagnosis pointers)."""
+    return segment_text(
+        "SV1", COMPONENT.join(("HC", code)), _amount(amount), "UN", str(units), "", "", pointers
+    )
+
+
+@lru_cache(maxsize=4096)
+def _date_text(date: dt.date) -> str:
+    return f"{date:%Y%m%d}"
+
+
+@lru_cache(maxsize=4096)
+def _address_text(city: str, state: str, zip_code: str) -> str:
+    """N4 of an address: its city, state and ZIP repeat over a month."""
+    return segment_text("N4", x12_text(city, 30), state, zip_code)
+
+
+@lru_cache(maxsize=1024)
+def _payer_text(payer_name: str, payer_id: str) -> tuple[str, str]:
+    """SBR (Medicare Part B, else other) and the payer's NM1*PR (`payer_id` the patient's,
+    else the billing provider's): a month has few payers."""
+    medicare = payer_name.strip().casefold() == MEDICARE_PART_B.casefold()
+    return (
+        segment_text("SBR", "P", "18", "", "", "", "", "", "", "MB" if medicare else "CI"),
+        segment_text(
+            "NM1", "PR", "2", x12_text(payer_name, 60), "", "", "", "", "PI", x12_text(payer_id, 80)
+        ),
+    )
+
+
+class _ClaimKinds(dict[str, str]):
+    """CLM05, the place of service, "B" and the claim frequency, by frequency."""
+
+    def __init__(self, place_of_service: str) -> None:
+        super().__init__()
+        self.place_of_service = place_of_service
+
+    def __missing__(self, frequency: str) -> str:
+        found = self[frequency] = COMPONENT.join((self.place_of_service, "B", frequency))
+        return found
 
 
 class X12Writer:
@@ -91,6 +178,8 @@ class X12Writer:
         self.hl = 0
         self.transactions = 0
         self.claims_in_transaction = 0
+        self._practitioners: dict[int, str] = {}
+        self._claim_kinds = _ClaimKinds(provider.place_of_service)
 
     @property
     def sender_id(self) -> str:
@@ -211,92 +300,22 @@ class X12Writer:
         """The claims' segments, a new transaction set begun every
         CLAIMS_PER_TRANSACTION claims."""
         pieces: list[str] = []
-        segments: list[str] = []
         for claim in claims:
             if self.claims_in_transaction == CLAIMS_PER_TRANSACTION:
-                pieces += [self._emit(segments), self.transaction_trailer(), self.header()]
-                segments = []
-            segments += self._claim(claim)
+                pieces += [self.transaction_trailer(), self.header()]
+            pieces.append(self._claim(claim))
             self.claims_in_transaction += 1
-        pieces.append(self._emit(segments))
         return "".join(pieces)
 
-    def _claim(self, claim: Claim) -> list[str]:
-        self.hl += 1
-        patient: Patient = claim.row.patient
-        payer_id = patient.payer_id or self.provider.payer_id
-        out = [
-            segment("HL", self.hl, "1", "22", "0"),
-            segment(
-                "SBR",
-                "P",
-                "18",
-                "",
-                "",
-                "",
-                "",
-                "",
-                "",
-                "MB" if patient.is_medicare_part_b else "CI",
-            ),
-            segment(
-                "NM1",
-                "IL",
-                "1",
-                x12_text(patient.last_name, 60),
-                x12_text(patient.first_name, 35),
-                "",
-                "",
-                "",
-                "MI",
-                x12_text(patient.subscriber_id, 80),
-            ),
-            segment("N3", x12_text(patient.address_line, 55)),
-            segment("N4", x12_text(patient.city, 30), patient.state, patient.zip),
-            segment("DMG", "D8", f"{patient.birth_date:%Y%m%d}", patient.sex),
-            segment(
-                "NM1",
-                "PR",
-                "2",
-                x12_text(patient.payer_name, 60),
-                "",
-                "",
-                "",
-                "",
-                "PI",
-                x12_text(payer_id, 80),
-            ),
-            segment(
-                "CLM",
-                claim.claim_id,
-                x12_amount(claim.total),
-                "",
-                "",
-                COMPONENT.join((self.provider.place_of_service, "B", claim.frequency)),
-                "Y",
-                "A",
-                "Y",
-                "Y",
-            ),
-        ]
-        if claim.original_claim_id:
-            out.append(segment("REF", "F8", claim.original_claim_id))
-        diagnoses = [_dx(code) for code in claim.diagnoses[:MAX_DIAGNOSES]]
-        if diagnoses:
-            out.append(
-                segment(
-                    "HI",
-                    *(
-                        COMPONENT.join(("ABK" if index == 0 else "ABF", code))
-                        for index, code in enumerate(diagnoses)
-                    ),
-                )
-            )
-        practitioner = claim.row.billing_practitioner
-        if practitioner.npi != self.provider.npi:
-            last, first = person_name(practitioner)
-            out.append(
-                segment(
+    def _rendering_provider(self, practitioner: User) -> str:
+        """2310B, the rendering provider: the billing practitioner when their NPI is not
+        the billing provider's; once per practitioner."""
+        found = self._practitioners.get(practitioner.pk)
+        if found is None:
+            found = ""
+            if practitioner.npi != self.provider.npi:
+                last, first = person_name(practitioner)
+                found = segment_text(
                     "NM1",
                     "82",
                     "1",
@@ -308,24 +327,69 @@ class X12Writer:
                     "XX",
                     practitioner.npi,
                 )
-            )
-        pointers = COMPONENT.join(str(n) for n in range(1, min(len(diagnoses), MAX_POINTERS) + 1))
+            self._practitioners[practitioner.pk] = found
+        return found
+
+    def _claim(self, claim: Claim) -> str:
+        """The claim's loops (2000B to 2400) as text; the segments counted."""
+        self.hl += 1
+        patient = claim.patient
+        subscriber, payer = _payer_text(
+            patient.payer_name, patient.payer_id or self.provider.payer_id
+        )
+        hi, pointers = _diagnoses_text(claim.diagnoses)
+        rendering = self._rendering_provider(claim.practitioner)
+        out = [
+            f"HL*{self.hl}*1*22*0{SEGMENT_END}",
+            subscriber,
+            segment_text(
+                "NM1",
+                "IL",
+                "1",
+                element_text(patient.last_name, 60),
+                element_text(patient.first_name, 35),
+                "",
+                "",
+                "",
+                "MI",
+                element_text(patient.subscriber_id, 80),
+            ),
+            segment_text("N3", element_text(patient.address_line, 55)),
+            _address_text(patient.city, patient.state, patient.zip),
+            segment_text("DMG", "D8", _date_text(patient.birth_date), patient.sex),
+            payer,
+            segment_text(
+                "CLM",
+                claim.claim_id,
+                _amount(claim.total),
+                "",
+                "",
+                self._claim_kinds[claim.frequency],
+                "Y",
+                "A",
+                "Y",
+                "Y",
+            ),
+        ]
+        count = 8 + len(claim.lines) * 3
+        if claim.original_claim_id:
+            out.append(segment_text("REF", "F8", claim.original_claim_id))
+            count += 1
+        if hi:
+            out.append(hi)
+            count += 1
+        if rendering:
+            out.append(rendering)
+            count += 1
+        service_date = f"DTP*472*D8*{_date_text(claim.service_date)}{SEGMENT_END}"
         for number, line in enumerate(claim.lines, start=1):
             out += [
-                segment("LX", number),
-                segment(
-                    "SV1",
-                    COMPONENT.join(("HC", line.code)),
-                    x12_amount(line.amount),
-                    "UN",
-                    line.units,
-                    "",
-                    "",
-                    pointers,
-                ),
-                segment("DTP", "472", "D8", f"{claim.service_date:%Y%m%d}"),
+                f"LX*{number}{SEGMENT_END}",
+                _line_text(line.code, line.amount, line.units, pointers),
+                service_date,
             ]
-        return out
+        self.segments_in_transaction += count
+        return "".join(out)
 
     def transaction_trailer(self) -> str:
         """SE: the set's segment count, ST and SE included."""
