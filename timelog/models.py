@@ -133,17 +133,7 @@ class TimeShare(models.Model):
                 fields=["activity", "patient"], name="share_unique_per_patient"
             ),
         ]
-        indexes: ClassVar[list[models.Index]] = [
-            # With the activity and the seconds, the month close reads a chunk's shares
-            # from the index alone: a patient's shares lie all over the table (they are
-            # written as activities are logged), and a heap fetch for each cost the close
-            # 0.8-1.0 s per chunk of 327,000 shares, against 0.1 s (timelog 0007).
-            models.Index(
-                fields=["patient", "date"],
-                include=["activity", "seconds"],
-                name="share_patient_date_covering",
-            )
-        ]
+        indexes: ClassVar[list[models.Index]] = [models.Index(fields=["patient", "date"])]
 
     def __str__(self) -> str:
         return f"{self.patient_id}: {self.seconds}s"

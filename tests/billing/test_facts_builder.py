@@ -296,9 +296,9 @@ def test_engine_facts_take_a_fixed_number_of_queries(
     many = few + [make_patient() for _ in range(10)]
     for day in range(3, 20):
         log(nurse, many, day, 30 + day)
-    # The JSON-like facts' seven besides their entries, the entries in two (their shares,
-    # then the activities those are of), and one query for the performers' names.
-    assert count_queries(many) == small == 10
+    # The JSON-like facts' eight, the entries without their performer's name, and one
+    # query for the performers' names.
+    assert count_queries(many) == small == 9
 
 
 def test_a_close_chunk_takes_a_fixed_number_of_queries(
