@@ -223,7 +223,7 @@ def _findings_json(decision: Decision) -> list[dict[str, object]]:
 
 
 #: A JSON string as json.dumps writes it (ASCII, escaped by the json module's C code).
-_json_string = json.encoder.encode_basestring_ascii  # type: ignore[attr-defined]
+_json_string = json.encoder.encode_basestring_ascii
 
 
 def _strings_text(values: Iterable[str]) -> str:
