@@ -32,8 +32,8 @@ class AnyOf(Lookup):
 
 def bigint_array(values: Iterable[Any]) -> str:
     """The integer keys as one PostgreSQL array literal, `{1,2,3}`, to pass as a parameter
-    cast to bigint[]. psycopg adapts a Python list element by element in Python (about
-    1.3 us an id: 19 ms for a chunk of 14,000 patients, 1.4 s of a 50,000-patient close
-    over its 60 such parameters); str.join does it in C. Every value goes through int(),
-    so the literal holds digits and commas only."""
+    cast to bigint[]. psycopg adapts a Python list element by element in Python: 11.5 ms
+    for a chunk's 14,573 patient ids against 2.1 ms for this literal, and a close passes
+    about 60 such arrays. Every value goes through int(), so the literal holds digits and
+    commas only."""
     return "{" + ",".join(map(str, map(int, values))) + "}"
