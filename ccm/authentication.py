@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, cast
 
 from django.db import connection
 from django.db.models import Field, Model
@@ -57,12 +57,11 @@ def token_with_user_and_practice(key: str) -> Token | None:
     token = _from_db(tables[0], token_part)
     user = _from_db(tables[1], user_part)
     practice = None if practice_part[0] is None else _from_db(tables[2], practice_part)
-    User._meta.get_field("practice").set_cached_value(user, practice)  # type: ignore[union-attr]
+    User._meta.get_field("practice").set_cached_value(user, practice)
     user_field = Token._meta.get_field("user")
-    user_field.set_cached_value(token, user)  # type: ignore[union-attr]
+    user_field.set_cached_value(token, user)
     user_field.remote_field.set_cached_value(user, token)  # user.auth_token, as select_related
-    assert isinstance(token, Token)  # noqa: S101 (narrows the type for mypy)
-    return token
+    return cast(Token, token)
 
 
 @functools.cache
@@ -74,7 +73,7 @@ def _token_statement() -> tuple[str, tuple[Columns, Columns, Columns]]:
     tables: list[Columns] = []
     for alias, model in (("t", Token), ("u", User), ("p", Practice)):
         fields: Sequence[Field[Any, Any]] = model._meta.concrete_fields
-        selected += [f"{alias}.{quote(field.column)}" for field in fields]
+        selected += [f"{alias}.{quote(str(field.column))}" for field in fields]
         tables.append((model, [field.attname for field in fields], _converters(fields, alias)))
     sql = (
         f"SELECT {', '.join(selected)}"  # noqa: S608  # nosec B608 (names from the models)
