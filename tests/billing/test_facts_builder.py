@@ -369,3 +369,30 @@ def test_a_care_plan_review_counts_only_on_or_before_the_months_end(
 
     assert facts["patient"]["care_plan"]["reviewed"] == passed_on
     assert ("CARE_PLAN_NOT_REVIEWED" in decision.rules_applied) is stale
+
+
+def test_engine_facts_come_in_the_engines_order(
+    nurse: User, practitioner: User, make_patient: Callable[..., Patient]
+) -> None:
+    """Each patient's entries come by date, then start (untimed first), as the engine's
+    `in_chronological_order` orders them, whatever order they were logged in: the close
+    then only checks the order of a month instead of sorting it (issue 16)."""
+    from billing.rules.counting import _already_in_order, in_chronological_order
+
+    patients = [make_patient() for _ in range(3)]
+    logged = [
+        (20, "09:00", "22:00"),
+        (3, None, None),
+        (20, "08:00", "06:00"),
+        (3, "07:30", "23:00"),
+        (11, None, "10:00"),
+    ]
+    for day, nurse_start, practitioner_start in logged:
+        log(nurse, patients[:2], day, 5, nurse_start)
+        log(practitioner, patients[1:], day, 4, practitioner_start)
+    built = patients_month_engine_facts(patient_keys([p.pk for p in patients]), MARCH)
+    for patient in patients:
+        entries = built[patient.pk].time_entries
+        assert len(entries) >= 5
+        assert _already_in_order(entries)
+        assert list(entries) == in_chronological_order(entries)
