@@ -5,13 +5,14 @@
     .venv/bin/python bench/engine.py --dump decisions.jsonl   # every decision's JSON
 
 Builds N synthetic patient-months in memory, shaped like `make bench`'s load
-(billing/loadgen.py): about 20 entries per patient (1% heavy, five times that), 82% by the
-patient's primary nurse, 12% by floats, 6% by the billing practitioner (a few of another
-practitioner), 5% shared by 2-5 patients, 6% of other programs, 10% untimed, timed ones
-back to back per performer and day; 2-4 chronic conditions (2% one), 2% without consent,
-6% with MDM, 1% with an inpatient stay, a few services billed elsewhere. A little more
-than the load has, so every path of the engine runs: 1% of timed entries overlap the one
-before, 2% are logged late. Everything follows from the seed (ENGINE_SEED).
+(bench/loadgen.py; both take their shares and codes from bench/shape.py): about 20
+entries per patient (1% heavy, five times that), 82% by the patient's primary nurse, 12%
+by floats, 6% by the billing practitioner (a few of another practitioner), 5% shared by
+2-5 patients, 6% of other programs, 10% untimed, timed ones back to back per performer
+and day; 2-4 chronic conditions (2% one), 2% without consent, 6% with MDM, 1% with an
+inpatient stay, a few services billed elsewhere. A little more than the load has, so
+every path of the engine runs: 1% of timed entries overlap the one before, 2% are logged
+late. Everything follows from the seed (ENGINE_SEED).
 
 Each month is evaluated with a practice rulebook (2026 with a practice's fees), as the
 close does, gc off as in bench/run.py's engine_share. Prints JSON lines
@@ -42,30 +43,28 @@ from types import MappingProxyType
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import billing.rules as engine
+from bench.shape import (
+    CHRONIC_CODES,
+    DAY_END,
+    DAY_START,
+    HEAVY_FRACTION,
+    HEAVY_WEIGHT,
+    HOSPICE_FRACTION,
+    MDM_FRACTION,
+    NO_CONSENT_FRACTION,
+    NOTES,
+    ONE_CONDITION_FRACTION,
+    OTHER_PROGRAMS,
+    RPM_SERVICE_FRACTION,
+    SHARED_FRACTION,
+    STAY_FRACTION,
+    UNTIMED_FRACTION,
+)
 from billing.rules import facts as f
 
 MONTH = f.Month(2026, 3)
-CHRONIC_CODES = (
-    "E11.9", "I10", "I50.22", "J44.9", "N18.3", "E78.5", "I25.10", "F32.9", "M17.0",
-    "G47.33", "E03.9", "I48.91", "K21.9", "M81.0", "J45.909", "F41.1", "G30.9", "E66.9",
-    "D63.1", "I73.9", "M06.9", "G20", "K74.60", "N40.0", "C61",
-)  # fmt: skip
-NOTES = (
-    "Reviewed medications and adherence by phone.",
-    "Called patient about recent lab results.",
-    "Coordinated refill with the pharmacy.",
-    "Updated the care plan goals with the patient.",
-    "Education on low-sodium diet and daily weights.",
-    "Referral to cardiology sent and confirmed.",
-    "Arranged transportation for the next appointment.",
-    "Reviewed home blood pressure log.",
-    "Followed up on a missed specialist appointment.",
-    "Connected caregiver with community resources.",
-)
-OTHER_PROGRAMS = (("rpm", 0.02), ("tcm", 0.01), ("bhi", 0.01), ("pcm", 0.01), ("g0506", 0.01))
 ACTIVITIES = ("phone_call", "care_coordination", "medication_review", "care_plan", "education")
 PRACTICE_FEES = {"99490": "64.25", "99439": "48.10", "99487": "139.00", "99491": "86.40"}
-DAY_START, DAY_END = 7 * 3600, 23 * 3600
 
 
 def emit(name: str, value: float | int | str | bool, unit: str) -> None:
@@ -89,7 +88,8 @@ class Load:
     def months(self) -> list[f.Facts]:
         rng = self.rng
         weights = [
-            5.0 if rng.random() < 0.01 else rng.uniform(0.2, 1.8) for _ in range(self.patients)
+            HEAVY_WEIGHT if rng.random() < HEAVY_FRACTION else rng.uniform(0.2, 1.8)
+            for _ in range(self.patients)
         ]
         mean = 20 * self.patients / sum(weights)
         billing = [rng.choice(self.practitioners) for _ in range(self.patients)]
@@ -107,7 +107,9 @@ class Load:
     ) -> None:
         rng = self.rng
         served = [index]
-        if rng.random() < 0.05:  # shared with patients of the same nurse's panel (nearby ids)
+        if (
+            rng.random() < SHARED_FRACTION
+        ):  # shared with patients of the same nurse's panel (nearby ids)
             for _ in range(rng.randint(1, 4)):
                 other = min(self.patients - 1, max(0, index + rng.randint(-50, 50)))
                 if other not in served:
@@ -126,7 +128,7 @@ class Load:
         )
         day = rng.randrange(self.days)
         start: int | None = None
-        if rng.random() >= 0.10:
+        if rng.random() >= UNTIMED_FRACTION:
             at = self.next_start.get((staff, day), DAY_START) + rng.randrange(0, 120)
             if rng.random() < 0.01:
                 at = max(DAY_START, at - 300)  # overlaps the entry before
@@ -168,7 +170,7 @@ class Load:
         rng = self.rng
         first = MONTH.first_day
         roll = rng.random()
-        how_many = 1 if roll < 0.02 else rng.randint(2, 4)
+        how_many = 1 if roll < ONE_CONDITION_FRACTION else rng.randint(2, 4)
         conditions = tuple(
             f.ChronicCondition(
                 code, onset=dt.date(2010, 1, 1) + dt.timedelta(days=rng.randrange(4380))
@@ -179,26 +181,26 @@ class Load:
             days=rng.randrange((first - dt.date(2022, 1, 31)).days)
         )
         consents: tuple[f.Consent, ...] = ()
-        if not 0.02 <= roll < 0.04:
+        if not ONE_CONDITION_FRACTION <= roll < ONE_CONDITION_FRACTION + NO_CONSENT_FRACTION:
             revoked = (
                 first + dt.timedelta(days=rng.randrange(5, 25)) if rng.random() < 0.005 else None
             )
             consents = (f.Consent(began, billing, rng.choice(f.CONSENT_METHODS), revoked),)
         prior = began - dt.timedelta(days=rng.randrange(30, 300)) if rng.random() < 0.5 else None
         mdm = None
-        if rng.random() < 0.06:
+        if rng.random() < MDM_FRACTION:
             by = billing if rng.random() > 0.03 else rng.choice(self.practitioners)
             mdm = f.Mdm(rng.choice(("moderate", "high")), by, first.replace(day=25))
         stays: tuple[f.InpatientStay, ...] = ()
-        if rng.random() < 0.01:
+        if rng.random() < STAY_FRACTION:
             admitted = first + dt.timedelta(days=rng.randrange(self.days - 3))
             stays = (f.InpatientStay(admitted, admitted + dt.timedelta(days=rng.randrange(1, 7))),)
         services: tuple[f.OtherService, ...] = ()
         roll = rng.random()
         day = first + dt.timedelta(days=rng.randrange(self.days))
-        if roll < 0.003:
+        if roll < HOSPICE_FRACTION:
             services = (f.OtherService("G0182", day, "1999999984"),)
-        elif roll < 0.023:
+        elif roll < HOSPICE_FRACTION + RPM_SERVICE_FRACTION:
             services = (f.OtherService("99457", day, None),)
         staff = {entry.staff_id for entry in entries if entry.staff_id is not None}
         names = {ref: self.names[ref] for ref in sorted(staff | {billing}) if ref in self.names}

@@ -36,6 +36,23 @@ from typing import Any
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
+from bench.shape import (
+    CHRONIC_CODES,
+    DAY_END,
+    DAY_START,
+    HEAVY_FRACTION,
+    HEAVY_WEIGHT,
+    HOSPICE_FRACTION,
+    MDM_FRACTION,
+    NO_CONSENT_FRACTION,
+    NOTES,
+    ONE_CONDITION_FRACTION,
+    OTHER_PROGRAMS,
+    RPM_SERVICE_FRACTION,
+    SHARED_FRACTION,
+    STAY_FRACTION,
+    UNTIMED_FRACTION,
+)
 from billing.models import MdmAttestation
 from ccm.models import Practice, Role, User
 from patients.models import (
@@ -66,12 +83,6 @@ STAFF_MIX: tuple[tuple[str, str, int], ...] = (
 PANEL_ROLES = frozenset({Role.RN, Role.LPN})
 FLOAT_ROLES = frozenset({Role.MA, Role.CARE_MANAGER})
 
-#: Chronic conditions, one per ICD-10 category (the engine counts categories).
-CHRONIC_CODES: tuple[str, ...] = (
-    "E11.9", "I10", "I50.22", "J44.9", "N18.3", "E78.5", "I25.10", "F32.9", "M17.0",
-    "G47.33", "E03.9", "I48.91", "K21.9", "M81.0", "J45.909", "F41.1", "G30.9", "E66.9",
-    "D63.1", "I73.9", "M06.9", "G20", "K74.60", "N40.0", "C61",
-)  # fmt: skip
 FIRST_NAMES: tuple[str, ...] = (
     "Mary", "John", "Linda", "James", "Patricia", "Robert", "Barbara", "Michael", "Susan",
     "William", "Dorothy", "David", "Margaret", "Richard", "Betty", "Joseph", "Helen",
@@ -87,18 +98,6 @@ LAST_NAMES: tuple[str, ...] = (
     "Allen", "King", "Wright", "Scott", "Torres", "Nguyen", "Hill", "Flores", "Green",
     "Adams", "Nelson", "Baker", "Hall", "Rivera", "Campbell", "Mitchell", "Carter",
 )  # fmt: skip
-NOTES: tuple[str, ...] = (
-    "Reviewed medications and adherence by phone.",
-    "Called patient about recent lab results.",
-    "Coordinated refill with the pharmacy.",
-    "Updated the care plan goals with the patient.",
-    "Education on low-sodium diet and daily weights.",
-    "Referral to cardiology sent and confirmed.",
-    "Arranged transportation for the next appointment.",
-    "Reviewed home blood pressure log.",
-    "Followed up on a missed specialist appointment.",
-    "Connected caregiver with community resources.",
-)
 OUTCOMES: tuple[str, ...] = (
     "",
     "",
@@ -111,27 +110,6 @@ OUTCOMES: tuple[str, ...] = (
 PLAN_TEXT: tuple[str | None, ...] = ("Chronic conditions", "Stable", "Keep conditions controlled")
 PLAN_TEXT += ("", "Monthly calls", "", "", None)
 INITIATING_CODES = ("99213", "99214", "99215", "G0438", "G0439")
-#: (program, share of activities) for programs other than CCM.
-OTHER_PROGRAMS: tuple[tuple[str, float], ...] = (
-    (Program.RPM, 0.02),
-    (Program.TCM, 0.01),
-    (Program.BHI, 0.01),
-    (Program.PCM, 0.01),
-    (Program.G0506, 0.01),
-)
-
-SHARED_FRACTION = 0.05
-HEAVY_FRACTION = 0.01
-HEAVY_WEIGHT = 5.0
-ONE_CONDITION_FRACTION = 0.02
-NO_CONSENT_FRACTION = 0.02
-MDM_FRACTION = 0.06
-STAY_FRACTION = 0.01
-HOSPICE_FRACTION = 0.003
-RPM_SERVICE_FRACTION = 0.02
-UNTIMED_FRACTION = 0.10
-DAY_START = 7 * 3600
-DAY_END = 23 * 3600
 
 
 @dataclass(frozen=True)
