@@ -19,6 +19,7 @@ from billing.claims.models import InterchangeClaim
 from billing.claims.readiness import ready_filter
 from billing.models import ClaimLine, WorklistRow, WorklistStatus
 from billing.worklist import current_version
+from ccm.lookups import bigint_array
 from ccm.models import Practice, User
 from patients.models import MEDICARE_PART_B, Patient
 
@@ -233,12 +234,14 @@ def _void_lines(previous_lines: str | None) -> tuple[ClaimLineData, ...]:
 
 def _lines_of(row_ids: list[int]) -> list[tuple[int, str, int, Decimal, Decimal]]:
     """The rows' claim lines in order, by the (row, code) index: the ids go as one array
-    (a list of thousands of placeholders costs the ORM more than the query)."""
+    literal (ccm.lookups.bigint_array: a list of thousands of placeholders costs the ORM
+    more than the query)."""
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT row_id, code, units, unit_amount, amount"  # noqa: S608 (our table)
-            f" FROM {ClaimLine._meta.db_table} WHERE row_id = ANY(%s) ORDER BY row_id, id",
-            [row_ids],
+            f" FROM {ClaimLine._meta.db_table} WHERE row_id = ANY(%s::bigint[])"
+            " ORDER BY row_id, id",
+            [bigint_array(row_ids)],
         )
         found: list[tuple[int, str, int, Decimal, Decimal]] = cursor.fetchall()
     return found

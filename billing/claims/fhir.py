@@ -29,6 +29,7 @@ from django.db import connection
 from billing.claims.claims import Claim, ClaimLineData, ClaimPatient
 from billing.claims.models import ClaimInterchange, InterchangeClaim
 from billing.claims.x12 import person_name
+from ccm.lookups import bigint_array
 from ccm.models import BillingProvider, User
 from ccm.periods import month_end
 from patients.imports.fhir_format import (
@@ -343,11 +344,12 @@ def _entry(resource: Resource, kind: str, key: object) -> str:
     return _json({"fullUrl": full_url(kind, key), "resource": resource})
 
 
-#: The patients' ids go as one array (thousands of placeholders cost more than the query).
+#: The patients' ids go as one array literal (ccm.lookups.bigint_array: thousands of
+#: placeholders, or a list adapted element by element, cost more than the query).
 _MONTH_CONDITIONS_SQL = (
     f"SELECT {', '.join(MonthCondition._fields)}"  # noqa: S608 (our table)
     f" FROM {ChronicCondition._meta.db_table}"
-    " WHERE patient_id = ANY(%s) AND onset <= %s AND (resolved IS NULL OR resolved >= %s)"
+    " WHERE patient_id = ANY(%s::bigint[]) AND onset <= %s AND (resolved IS NULL OR resolved >= %s)"
     " ORDER BY id"
 )
 
@@ -362,7 +364,7 @@ def _month_conditions(claims: list[Claim]) -> dict[int, list[MonthCondition]]:
     with connection.cursor() as cursor:
         cursor.execute(
             _MONTH_CONDITIONS_SQL,
-            [[claim.patient.id for claim in claims], month_end(month), month],
+            [bigint_array(claim.patient.id for claim in claims), month_end(month), month],
         )
         for values in cursor.fetchall():
             item = MonthCondition._make(values)

@@ -34,6 +34,25 @@ from tests.billing.conftest import MonthScenario
 pytestmark = pytest.mark.django_db
 
 
+def generated_practice(slug: str, *, patients: int, entries: int, seed: int) -> Practice:
+    """A practice filled by the bench's load generator for March 2026."""
+    call_command(
+        "generate_load",
+        "--practice",
+        slug,
+        "--patients",
+        str(patients),
+        "--entries",
+        str(entries),
+        "--month",
+        "2026-03",
+        "--seed",
+        str(seed),
+        stdout=io.StringIO(),
+    )
+    return Practice.objects.get(slug=slug)
+
+
 def close(practice: Practice, month: object) -> None:
     run, _ = close_request(practice=practice, month=month, actor=None)  # type: ignore[arg-type]
     assert run is not None
@@ -92,21 +111,7 @@ def test_the_demo_months_export_the_same_file() -> None:
 
 
 def test_generated_data_with_cells_that_trip_a_csv_writer_exports_the_same_file() -> None:
-    call_command(
-        "generate_load",
-        "--practice",
-        "gen-export",
-        "--patients",
-        "60",
-        "--entries",
-        "900",
-        "--month",
-        "2026-03",
-        "--seed",
-        "5",
-        stdout=io.StringIO(),
-    )
-    practice = Practice.objects.get(slug="gen-export")
+    practice = generated_practice("gen-export", patients=60, entries=900, seed=5)
     month = dt.date(2026, 3, 1)
     close(practice, month)
     assert_same_file(practice, month)
@@ -225,21 +230,7 @@ def stored_cells_disagreeing(practice: Practice) -> list[int]:
 
 
 def test_the_stored_cells_follow_findings_and_diagnoses_whatever_writes_them() -> None:
-    call_command(
-        "generate_load",
-        "--practice",
-        "gen-cells",
-        "--patients",
-        "30",
-        "--entries",
-        "400",
-        "--month",
-        "2026-03",
-        "--seed",
-        "7",
-        stdout=io.StringIO(),
-    )
-    practice = Practice.objects.get(slug="gen-cells")
+    practice = generated_practice("gen-cells", patients=30, entries=400, seed=7)
     close(practice, dt.date(2026, 3, 1))  # written by the close's COPY
     rows = WorklistRow.objects.filter(practice=practice).order_by("pk")
     assert rows.exclude(findings=[]).exists() and rows.exclude(diagnoses=[]).exists()
