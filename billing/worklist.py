@@ -164,7 +164,7 @@ def export_csv_lines(rows: QuerySet[WorklistRow]) -> Iterator[str]:
 
 # The CSV by COPY, written ready: every cell is text worked out in SQL as _csv_row works
 # it out and quoted as the csv module quotes it (QUOTE_MINIMAL: a cell holding a comma, a
-# quote, CR or LF in quotes, its quotes doubled), and each line is one text ending CRLF.
+# quote, CR or LF in quotes, its quotes doubled), and the lines are joined with CRLF.
 # The wide cells (findings, diagnoses) are stored on the row ready (findings_csv,
 # diagnoses_csv: migration 0011), so nothing scans them per export. The lines are
 # joined into blocks of EXPORT_BLOCK_LINES (string_agg) and sent by COPY (FORMAT binary):

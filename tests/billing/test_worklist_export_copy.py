@@ -23,6 +23,7 @@ from billing.models import WorklistRow, WorklistStatus
 from billing.worklist import (
     EXPORT_CHUNK_BYTES,
     EXPORT_HEADER,
+    _binary_copy_values,
     _findings_cell,
     export_csv_chunks,
     export_csv_lines,
@@ -198,6 +199,20 @@ def test_the_api_streams_the_copy_in_chunks_and_audits_the_export(
     assert parsed[0] == list(EXPORT_HEADER) and len(parsed) == 6
     event = AuditEvent.objects.get(action="worklist.export", actor=billing_user)
     assert event.object_id == month and event.after == {"month": month}
+
+
+def test_the_binary_copy_is_read_however_its_blocks_split_it() -> None:
+    values = [b"a,b\r\nc", b"", 'Ünï "q"'.encode(), b"x" * 70_000]
+    stream = b"PGCOPY\n\xff\r\n\x00" + bytes(8)
+    for value in values:
+        stream += (1).to_bytes(2, "big") + len(value).to_bytes(4, "big") + value
+    stream += (-1).to_bytes(2, "big", signed=True)
+    assert list(_binary_copy_values([stream])) == values
+    for size in (1, 5, 19, 25, 4096):
+        blocks = [memoryview(stream)[i : i + size] for i in range(0, len(stream), size)]
+        assert list(_binary_copy_values(blocks)) == values, size
+    with pytest.raises(ValueError, match="COPY"):
+        list(_binary_copy_values([b"not a binary copy stream"]))
 
 
 def test_a_download_cut_short_leaves_the_connection_usable(
