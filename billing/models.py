@@ -156,9 +156,9 @@ BILLED_STATUSES = frozenset({WorklistStatus.SUBMITTED, WorklistStatus.PAID, Work
 
 
 class ExportText(Func):
-    """A column's text as the worklist CSV shows it, worked out by one of the IMMUTABLE
-    functions of migration 0010 (PostgreSQL). SQLite (development) has no such function:
-    the column is NULL there, and the export works the cell out in Python
+    """A cell of the worklist CSV, worked out from the row's columns by one of the
+    IMMUTABLE functions of migration 0011 (PostgreSQL). SQLite (development) has no such
+    function: the column is NULL there, and the export works the cell out in Python
     (export_csv_lines)."""
 
     output_field = models.TextField()
@@ -215,19 +215,21 @@ class WorklistRow(models.Model):
     previous_lines = models.JSONField(null=True, blank=True)
     #: Why the lines changed, in words (status needs_correction).
     correction_reason = models.TextField(blank=True, default="")
-    #: The CSV's findings cell before the correction reason and neutralise(): each
-    #: finding's `RULE: message`, joined with `;`; and its diagnoses cell, the codes
-    #: joined with `;`. Written by PostgreSQL from `findings` and `diagnoses` whenever a
-    #: row is written (stored generated columns), so they can never disagree with them;
-    #: the export reads them instead of working them out for 100,000 rows at a time.
-    findings_text = models.GeneratedField(
-        expression=ExportText("findings", function="billing_findings_text"),
+    #: The CSV's findings and diagnoses cells ready to write (export_csv_chunks): as
+    #: export_csv_lines works them out (a correction's reason first among the findings,
+    #: neutralise()) and quoted as the csv module quotes them. Written by PostgreSQL from
+    #: the row's own columns whenever a row is written (stored generated columns:
+    #: migration 0011), so a status or reason changed later changes them too.
+    findings_csv = models.GeneratedField(
+        expression=ExportText(
+            "findings", "status", "correction_reason", function="billing_findings_csv"
+        ),
         output_field=models.TextField(),
         db_persist=True,
         null=True,
     )
-    diagnoses_text = models.GeneratedField(
-        expression=ExportText("diagnoses", function="billing_diagnoses_text"),
+    diagnoses_csv = models.GeneratedField(
+        expression=ExportText("diagnoses", function="billing_diagnoses_csv"),
         output_field=models.TextField(),
         db_persist=True,
         null=True,

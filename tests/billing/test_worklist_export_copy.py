@@ -23,8 +23,11 @@ from billing.models import WorklistRow, WorklistStatus
 from billing.worklist import (
     EXPORT_CHUNK_BYTES,
     EXPORT_HEADER,
+    _binary_copy_values,
+    _findings_cell,
     export_csv_chunks,
     export_csv_lines,
+    neutralise,
     worklist_rows,
 )
 from ccm.models import AuditEvent, Practice, User
@@ -198,6 +201,20 @@ def test_the_api_streams_the_copy_in_chunks_and_audits_the_export(
     assert event.object_id == month and event.after == {"month": month}
 
 
+def test_the_binary_copy_is_read_however_its_blocks_split_it() -> None:
+    values = [b"a,b\r\nc", b"", 'Ünï "q"'.encode(), b"x" * 70_000]
+    stream = b"PGCOPY\n\xff\r\n\x00" + bytes(8)
+    for value in values:
+        stream += (1).to_bytes(2, "big") + len(value).to_bytes(4, "big") + value
+    stream += (-1).to_bytes(2, "big", signed=True)
+    assert list(_binary_copy_values([stream])) == values
+    for size in (1, 5, 19, 25, 4096):
+        blocks = [memoryview(stream)[i : i + size] for i in range(0, len(stream), size)]
+        assert list(_binary_copy_values(blocks)) == values, size
+    with pytest.raises(ValueError, match="COPY"):
+        list(_binary_copy_values([b"not a binary copy stream"]))
+
+
 def test_a_download_cut_short_leaves_the_connection_usable(
     practice: Practice, month_scenario: MonthScenario, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -215,28 +232,33 @@ def test_a_download_cut_short_leaves_the_connection_usable(
         assert cursor.fetchone() == (4,)
 
 
+def written(cell: str) -> str:
+    """The cell as the csv module writes it in a line (quoted where it must be)."""
+    out = io.StringIO()
+    csv.writer(out).writerow([cell, ""])
+    return out.getvalue().removesuffix(",\r\n")
+
+
 def stored_cells_disagreeing(practice: Practice) -> list[int]:
-    """Rows whose stored cells (findings_text, diagnoses_text) are not what
-    export_csv_lines works out from findings and diagnoses."""
-    rows = WorklistRow.objects.filter(practice=practice).values_list(
-        "pk", "findings", "diagnoses", "findings_text", "diagnoses_text"
-    )
+    """Rows whose stored cells (findings_csv, diagnoses_csv) are not the cells
+    export_csv_lines writes from findings, diagnoses, status and correction reason."""
+    rows = WorklistRow.objects.filter(practice=practice).defer(None)
     return [
-        pk
-        for pk, findings, diagnoses, findings_text, diagnoses_text in rows
-        if findings_text != ";".join(f"{f['rule']}: {f['message']}" for f in findings)
-        or diagnoses_text != ";".join(diagnoses)
+        row.pk
+        for row in rows
+        if row.findings_csv != written(_findings_cell(row))
+        or row.diagnoses_csv != written(neutralise(";".join(row.diagnoses)))
     ]
 
 
-def test_the_stored_cells_follow_findings_and_diagnoses_whatever_writes_them() -> None:
+def test_the_stored_cells_follow_the_rows_columns_whatever_writes_them() -> None:
     practice = generated_practice("gen-cells", patients=30, entries=400, seed=7)
     close(practice, dt.date(2026, 3, 1))  # written by the close's COPY
     rows = WorklistRow.objects.filter(practice=practice).order_by("pk")
     assert rows.exclude(findings=[]).exists() and rows.exclude(diagnoses=[]).exists()
     assert stored_cells_disagreeing(practice) == []
 
-    one, two, three = rows[0], rows[1], rows[2]
+    one, two, three, four = rows[0], rows[1], rows[2], rows[3]
     WorklistRow.objects.filter(pk=one.pk).update(
         findings=[
             {"rule": "R1", "message": 'said "hi", then\nleft', "entries": ["a1"]},
@@ -248,10 +270,35 @@ def test_the_stored_cells_follow_findings_and_diagnoses_whatever_writes_them() -
     three.findings = [{"rule": "-X", "message": ""}]
     three.save(update_fields=["findings"])
     assert stored_cells_disagreeing(practice) == []
-    assert WorklistRow.objects.get(pk=one.pk).findings_text == (
-        'R1: said "hi", then\nleft;R2: Ünïcødé; 名前\r\n'
+    assert WorklistRow.objects.get(pk=one.pk).findings_csv == (
+        '"R1: said ""hi"", then\nleft;R2: Ünïcødé; 名前\r\n"'
     )
-    assert WorklistRow.objects.values_list("findings_text", "diagnoses_text").get(pk=two.pk) == (
+    assert WorklistRow.objects.get(pk=one.pk).diagnoses_csv == '"E11.9;=I10;Q""1"'
+    assert WorklistRow.objects.values_list("findings_csv", "diagnoses_csv").get(pk=two.pk) == (
         "",
         "",
     )
+    assert WorklistRow.objects.get(pk=three.pk).findings_csv == "'-X: "
+
+    # A status or a correction reason changed after the close changes the findings cell.
+    WorklistRow.objects.filter(pk=two.pk).update(
+        status=WorklistStatus.NEEDS_CORRECTION, correction_reason='=lines, "changed"'
+    )
+    assert WorklistRow.objects.get(pk=two.pk).findings_csv == (
+        '"NEEDS_CORRECTION: =lines, ""changed"""'
+    )
+    WorklistRow.objects.filter(pk=three.pk).update(
+        status=WorklistStatus.NEEDS_CORRECTION, correction_reason="units\nwent down"
+    )
+    assert WorklistRow.objects.get(pk=three.pk).findings_csv == (
+        '"NEEDS_CORRECTION: units\nwent down;-X: "'
+    )
+    four.status = WorklistStatus.NEEDS_CORRECTION
+    four.correction_reason = ""  # no reason: the findings alone
+    four.save(update_fields=["status", "correction_reason"])
+    assert stored_cells_disagreeing(practice) == []
+    WorklistRow.objects.filter(pk=three.pk).update(status=WorklistStatus.SUBMITTED)
+    assert WorklistRow.objects.get(pk=three.pk).findings_csv == "'-X: "  # reason kept, unshown
+    WorklistRow.objects.filter(pk=two.pk).update(correction_reason="")
+    assert WorklistRow.objects.get(pk=two.pk).findings_csv == ""
+    assert stored_cells_disagreeing(practice) == []
