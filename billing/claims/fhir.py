@@ -299,6 +299,21 @@ def _item_text(line: ClaimLineData, service_date: dt.date, place_of_service: str
     return "," + rest[1:]
 
 
+@lru_cache(maxsize=4096)
+def _items_text(
+    lines: tuple[ClaimLineData, ...], pointers: str, service_date: dt.date, place_of_service: str
+) -> str:
+    """A Claim's items and total: a month bills a few combinations of lines, diagnosis
+    pointers and dates (written per claim, 0.7 s of 91,014 claims under cProfile)."""
+    items = ",".join(
+        f'{{"sequence":{number},"careTeamSequence":[1]{pointers}'
+        f"{_item_text(line, service_date, place_of_service)}"
+        for number, line in enumerate(lines, start=1)
+    )
+    total = sum((line.amount for line in lines), Decimal("0.00"))
+    return f'"item":[{items}],"total":{_money_text(total)}'
+
+
 def claim_entry(
     claim: Claim, provider: BillingProvider, created: str, patient_url: str, coverage_url: str
 ) -> str:
@@ -306,11 +321,7 @@ def claim_entry(
     items and total; a correction names the claim it corrects), as JSON text; `created`
     is the interchange's date, ISO; the URLs its patient's and coverage's full_url()."""
     diagnoses, pointers = _diagnosis_text(claim.diagnoses)
-    items = ",".join(
-        f'{{"sequence":{number},"careTeamSequence":[1]{pointers}'
-        f"{_item_text(line, claim.service_date, provider.place_of_service)}"
-        for number, line in enumerate(claim.lines, start=1)
-    )
+    items = _items_text(claim.lines, pointers, claim.service_date, provider.place_of_service)
     status = "cancelled" if claim.frequency == InterchangeClaim.Frequency.VOID else "active"
     related = ""
     if claim.original_claim_id:
@@ -328,7 +339,7 @@ def claim_entry(
         f'"provider":{{"reference":"{full_url("Practitioner", claim.practitioner.pk)}"}},'
         f'"role":{_PRIMARY}}}],"diagnosis":{diagnoses},"insurance":[{{"sequence":1,'
         f'"focal":true,"coverage":{{"reference":"{coverage_url}"}}}}],'
-        f'"item":[{items}],"total":{_money_text(claim.total)}{related}}}}}'
+        f"{items}{related}}}}}"
     )
 
 
@@ -405,7 +416,7 @@ def fhir_bundle(
         # A piece per CLAIMS_PER_PIECE claims: a claim's resources weigh about 5 KB, so a
         # chunk's (2,000) in one string would be the worker's largest allocation.
         for start in range(0, len(chunk), CLAIMS_PER_PIECE):
-            entries = []
+            entries = [""]  # the piece's leading comma, without copying the piece again
             for claim in chunk[start : start + CLAIMS_PER_PIECE]:
                 patient = claim.patient
                 patient_url = full_url("Patient", patient.id)
@@ -414,5 +425,5 @@ def fhir_bundle(
                 entries.append(coverage_entry(patient, patient_url, coverage_url))
                 entries += conditions[patient.id]
                 entries.append(claim_entry(claim, provider, created, patient_url, coverage_url))
-            yield "," + ",".join(entries)
+            yield ",".join(entries)
     yield "]}"
