@@ -21,6 +21,7 @@ from billing.models import ClaimLine, WorklistRow, WorklistStatus
 from billing.worklist import current_version
 from ccm.lookups import bigint_array
 from ccm.models import Practice, User
+from ccm.read_ahead import read_ahead
 from patients.models import MEDICARE_PART_B, Patient
 
 #: A claim not yet sent: billing staff mark it submitted once it has gone out.
@@ -157,6 +158,15 @@ _ID_RANGE_SQL = (
 
 
 def interchange_claims(interchange_id: int, chunk_size: int = CHUNK_SIZE) -> Iterator[list[Claim]]:
+    """The interchange's claims in the order they were stored, a chunk at a time (see
+    `_claim_chunks`), each chunk read on a second connection while the writer writes the
+    one before (ccm.read_ahead: the database's reads and Python's writing overlap; at
+    91,014 claims over HTTP, FHIR 13.4 s to 10.7 s and 837P 8.6 s to 8.5 s, medians of 12
+    downloads alternated on a shared machine)."""
+    return read_ahead(_claim_chunks(interchange_id, chunk_size), name="claims-read-ahead")
+
+
+def _claim_chunks(interchange_id: int, chunk_size: int) -> Iterator[list[Claim]]:
     """The interchange's claims in the order they were stored, a chunk at a time: each
     chunk its items with their rows and patients as plain tuples (one query, by the
     items' index: the items whose ids lie in the next window of chunk_size ids), their
