@@ -21,6 +21,7 @@ from billing.models import ClaimLine, WorklistRow, WorklistStatus
 from billing.worklist import current_version
 from ccm.lookups import bigint_array
 from ccm.models import Practice, User
+from ccm.read_ahead import read_ahead
 from patients.models import MEDICARE_PART_B, Patient
 
 #: A claim not yet sent: billing staff mark it submitted once it has gone out.
@@ -122,15 +123,19 @@ class Claim(NamedTuple):
 
 
 _PATIENT_COLUMNS = ", ".join(f"p.{name}" for name in ClaimPatient._fields)
-#: A chunk of an interchange's items, after the last one read (keyset on the
-#: (interchange, id) index), with their rows and patients: narrow tuples, one query. The
-#: items are limited before the joins, so a chunk never joins the items after it (the
-#: new items have no statistics yet). A void reads the row it supersedes (the claim it
-#: cancels) and its previous lines.
+#: A chunk of an interchange's items: those whose ids lie in one window of the
+#: (interchange, id) index, with their rows and patients: narrow tuples, one query. The
+#: window is bounded on both sides, not "after the last, LIMIT n": the new items have no
+#: statistics yet, so for "after the last" the planner chose a bitmap scan of every item
+#: left plus a top-N sort, each chunk (91,014 claims: 46 chunks, ~1.1 s of the read).
+#: A void reads the row it supersedes (the claim it cancels) and its previous lines. The
+#: diagnoses come as a text[] (psycopg builds the list), not JSON text for json.loads
+#: per claim (0.9 s of 91,014 claims under the profiler).
 _CHUNK_SQL = f"""
 SELECT i.id, i.claim_id, i.frequency, i.original_claim_id,
        r.id, r.month, r.billing_practitioner_id, r.supersedes_id,
-       CASE WHEN i.frequency = %(void)s THEN v.diagnoses ELSE r.diagnoses END::text,
+       ARRAY(SELECT jsonb_array_elements_text(
+           CASE WHEN i.frequency = %(void)s THEN v.diagnoses ELSE r.diagnoses END)),
        CASE WHEN i.frequency = %(void)s THEN coalesce(v.service_date, v.month)
             ELSE coalesce(r.service_date, r.month) END,
        CASE WHEN i.frequency = %(void)s THEN r.previous_lines::text END,
@@ -138,9 +143,7 @@ SELECT i.id, i.claim_id, i.frequency, i.original_claim_id,
 FROM (
     SELECT id, row_id, claim_id, frequency, original_claim_id
     FROM {InterchangeClaim._meta.db_table}
-    WHERE interchange_id = %(interchange)s AND id > %(after)s
-    ORDER BY id
-    LIMIT %(limit)s
+    WHERE interchange_id = %(interchange)s AND id > %(after)s AND id <= %(until)s
 ) i
 JOIN {WorklistRow._meta.db_table} r ON r.id = i.row_id
 JOIN {Patient._meta.db_table} p ON p.id = r.patient_id
@@ -148,17 +151,38 @@ LEFT JOIN {WorklistRow._meta.db_table} v ON v.id = r.supersedes_id AND i.frequen
 ORDER BY i.id
 """  # noqa: S608 (our tables)
 _PATIENT_AT = 11
+_ID_RANGE_SQL = (
+    f"SELECT min(id), max(id) FROM {InterchangeClaim._meta.db_table}"  # noqa: S608
+    " WHERE interchange_id = %s"
+)
 
 
 def interchange_claims(interchange_id: int, chunk_size: int = CHUNK_SIZE) -> Iterator[list[Claim]]:
+    """The interchange's claims in the order they were stored, a chunk at a time (see
+    `_claim_chunks`), each chunk read on a second connection while the writer writes the
+    one before (ccm.read_ahead: the database's reads and Python's writing overlap; at
+    91,014 claims over HTTP, FHIR 13.4 s to 10.7 s and 837P 8.6 s to 8.5 s, medians of 12
+    downloads alternated on a shared machine)."""
+    return read_ahead(_claim_chunks(interchange_id, chunk_size), name="claims-read-ahead")
+
+
+def _claim_chunks(interchange_id: int, chunk_size: int) -> Iterator[list[Claim]]:
     """The interchange's claims in the order they were stored, a chunk at a time: each
     chunk its items with their rows and patients as plain tuples (one query, by the
-    items' index, after the last item read), their lines (one query), and the billing
-    practitioners once each; so a chunk costs the same however many claims the
-    interchange holds, and memory stays flat."""
+    items' index: the items whose ids lie in the next window of chunk_size ids), their
+    lines (one query), and the billing practitioners once each; so a chunk costs the
+    same however many claims the interchange holds, and memory stays flat. An
+    interchange's ids are consecutive unless another export stored items at the same
+    time: then a window holds fewer items (or none), never another's."""
     practitioners: dict[int, User] = {}
-    after = 0
-    while True:
+    with connection.cursor() as cursor:
+        cursor.execute(_ID_RANGE_SQL, [interchange_id])
+        first, last = cursor.fetchone()
+    if first is None:
+        return
+    after = first - 1
+    while after < last:
+        until = after + chunk_size
         with connection.cursor() as cursor:
             cursor.execute(
                 _CHUNK_SQL,
@@ -166,13 +190,13 @@ def interchange_claims(interchange_id: int, chunk_size: int = CHUNK_SIZE) -> Ite
                     "void": InterchangeClaim.Frequency.VOID,
                     "interchange": interchange_id,
                     "after": after,
-                    "limit": chunk_size,
+                    "until": until,
                 },
             )
             found: list[tuple[Any, ...]] = cursor.fetchall()
+        after = until
         if not found:
-            return
-        after = found[-1][0]
+            continue
         missing = {item[6] for item in found} - practitioners.keys()
         if missing:
             practitioners.update(User.objects.in_bulk(missing))
@@ -213,7 +237,7 @@ def _claim(
         frequency,
         original,
         claim_lines,
-        tuple(json.loads(diagnoses)),
+        tuple(diagnoses),
         service_date,
     )
 

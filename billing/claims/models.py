@@ -58,16 +58,21 @@ class InterchangeClaim(models.Model):
     interchange = models.ForeignKey(
         ClaimInterchange, on_delete=models.CASCADE, related_name="items", db_index=False
     )
-    row = models.ForeignKey(WorklistRow, on_delete=models.PROTECT, related_name="+")
+    # Its index is the unique constraint's (row first): a separate one on row_id cost a
+    # fourth index insertion per stored claim (0.26 s of 2.9 s for 91,014 claims).
+    row = models.ForeignKey(WorklistRow, on_delete=models.PROTECT, related_name="+", db_index=False)
     claim_id = models.CharField(max_length=20)
     frequency = models.CharField(max_length=1, choices=Frequency.choices, default="1")
     original_claim_id = models.CharField(max_length=20, blank=True)
 
     class Meta:
         ordering: ClassVar[list[str]] = ["id"]
+        # One claim per row and interchange; row first, so the index also serves every
+        # lookup by row (the claims a row went out in: original_claim_id, and the foreign
+        # key's check when a worklist row is deleted). By interchange: the index below.
         constraints: ClassVar[list[models.BaseConstraint]] = [
             models.UniqueConstraint(
-                fields=["interchange", "row"], name="interchange_claim_one_per_row"
+                fields=["row", "interchange"], name="interchange_claim_one_per_row"
             ),
         ]
         # The file streams an interchange's claims in the order they were stored, a chunk

@@ -218,6 +218,31 @@ def test_the_file_is_the_same_whatever_the_chunk_and_in_the_rows_order(
     assert fhir_by_one == fhir_whole and fhir_whole.count('"resourceType":"Claim"') == 3
 
 
+def test_a_chunk_reads_its_interchange_only_when_another_export_stored_in_between(
+    claims_month: ClaimsMonth, billing_user: User, practice: Practice
+) -> None:
+    """The chunks are windows of item ids: when another export's items fall inside an
+    interchange's ids (two exports storing at once), a window holds fewer items or none,
+    never another interchange's, and the claims still come in the items' order."""
+    month = claims_month.scenario.month
+    first = claim_interchange_create(
+        practice=practice, actor=billing_user, month=month, kind="fhir"
+    )
+    other = claim_interchange_create(
+        practice=practice, actor=billing_user, month=month, kind="fhir"
+    )
+    items = InterchangeClaim.objects.filter(interchange=first)
+    moved = items.order_by("id").first()
+    assert moved is not None
+    beyond = InterchangeClaim.objects.filter(interchange=other).order_by("-id")[0].pk + 3
+    items.filter(pk=moved.pk).update(id=beyond)  # the other's ids now lie inside ours
+    expected = list(items.order_by("id").values_list("claim_id", flat=True))
+    assert len(expected) == 3 and expected[-1] == moved.claim_id
+    for chunk_size in (1, 2, 2000):
+        read = [c.claim_id for chunk in interchange_claims(first.pk, chunk_size) for c in chunk]
+        assert read == expected
+
+
 def test_three_users(
     claims_month: ClaimsMonth,
     billing_user: User,
