@@ -209,28 +209,32 @@ _DISPLAY_NAME_SQL = (
 
 #: The claim lines of the billable rows by patient name, then the voids (a correction
 #: that bills nothing: one line, no code), as export_csv_lines orders them, joined into
-#: blocks. w: the chosen rows' narrow columns, read once by the ORM's own filter ({rows},
-#: by its index), and their ids as an array (chosen) so the claim lines are read by index
-#: whatever the planner settings (with nested loops off, a join on the lines' row_id was
-#: a hash join over every month's lines the practice ever closed). patient: each patient
-#: of the practice with its cells ready (MRN, name, birth date) and its place in the
-#: name order, read in that order from the (practice, last_name, first_name) index:
-#: sorting the lines by name (strcoll) cost 0.9 s CPU at 161,723 lines, sorting them by
-#: that rank costs next to nothing; equal names share a rank (dense_rank) and go by row
-#: id, as export_csv_lines orders them. practitioner: each user's cells ready. The sort
-#: carries the ints it orders by and each line's narrow cells, written ready: those
-#: before the diagnoses (head) and between the diagnoses and the findings (middle). The
-#: wide cells are read after it, for each line, from its row (c: by its ctid, read in
-#: w: a nested loop of TID scans that keeps the order, so PostgreSQL never sorts the
-#: wide text; 0.4 s CPU less than by primary key at 161,723 lines; the statement's one
-#: snapshot keeps the row version it saw where it is until the statement ends), and the
-#: lines are joined in that order by block (a GroupAggregate over input sorted by block,
-#: line number). A row's tier and status (TextChoices) and a line's code (the rulebooks' CPT
-#: codes) hold no character the csv module quotes and are written as they are.
+#: blocks. Measured at 161,723 lines (the bench month):
+#: - w: the chosen rows' narrow columns, read once by the ORM's own filter ({rows}, by
+#:   its index); chosen: their ids as an array, so the claim lines are read by index
+#:   whatever the planner settings (with nested loops off, a join on the lines' row_id
+#:   was a hash join over every month's lines the practice ever closed).
+#: - patient: each patient of the rows with its cells ready (MRN, name, birth date) and
+#:   its place in the name order. Sorting the lines by name (strcoll) cost 0.9 s CPU;
+#:   by this rank, next to nothing. Equal names share a rank (dense_rank) and go by row
+#:   id, as export_csv_lines orders them. The patients and practitioners are those of
+#:   the rows, whatever practice: ranking the practice's patients from its name index
+#:   measured the same (1.86 s against 1.94 s) but lost any other practice's lines.
+#: - practitioner: each billing practitioner's cells ready.
+#: - The sort carries the ints it orders by and each line's narrow cells, written
+#:   ready: those before the diagnoses (head) and between the diagnoses and the
+#:   findings (middle).
+#: - c: the wide cells, read after the sort for each line from its row by its ctid (a
+#:   nested loop of TID scans keeps the order, so PostgreSQL never sorts the wide text;
+#:   0.4 s CPU less than by primary key). The statement's one snapshot keeps the row
+#:   version it saw in place until the statement ends.
+#: - The lines are joined in that order by block (a GroupAggregate over input sorted by
+#:   block, line number).
+#: A row's tier and status (TextChoices) and a line's code (the rulebooks' CPT codes)
+#: hold no character the csv module quotes and are written as they are.
 _EXPORT_SQL = f"""COPY (
 WITH w AS MATERIALIZED ({{rows}}),
 chosen AS MATERIALIZED (SELECT array_agg(w.id) AS ids FROM w),
-practice AS MATERIALIZED (SELECT w.practice_id AS id FROM w LIMIT 1),
 patient AS (
     SELECT
         p.id, dense_rank() OVER (ORDER BY p.last_name, p.first_name) AS name_rank,
@@ -239,13 +243,13 @@ patient AS (
         || replace(p.last_name, '"', '""') || ', ' || replace(p.first_name, '"', '""')
         || '",' || p.birth_date::text || ',' AS cells
     FROM patients_patient p
-    WHERE p.practice_id = (SELECT id FROM practice)
+    WHERE p.id IN (SELECT patient_id FROM w)
 ),
 practitioner AS (
     SELECT u.id, {_csv_sql(_DISPLAY_NAME_SQL)} || ','
            || {_csv_sql("u.npi", neutralised=False)} || ',' AS cells
     FROM ccm_user u
-    WHERE u.practice_id = (SELECT id FROM practice)
+    WHERE u.id IN (SELECT billing_practitioner_id FROM w)
     OFFSET 0
 )
 SELECT string_agg(k.head || c.diagnoses || k.middle || c.findings, E'\\r\\n')

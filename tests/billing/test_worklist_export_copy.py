@@ -302,3 +302,34 @@ def test_the_stored_cells_follow_the_rows_columns_whatever_writes_them() -> None
     WorklistRow.objects.filter(pk=two.pk).update(correction_reason="")
     assert WorklistRow.objects.get(pk=two.pk).findings_csv == ""
     assert stored_cells_disagreeing(practice) == []
+
+
+def test_the_cells_written_unquoted_can_hold_nothing_the_csv_module_quotes() -> None:
+    """The COPY writes a row's tier and status and a line's code as they are (the csv
+    module would quote a comma, a quote, CR or LF): every value they can take."""
+    from billing.rules.rulebooks import RULEBOOKS
+
+    values = {status.value for status in WorklistStatus}
+    for rulebook in RULEBOOKS.values():
+        for family in rulebook.families:
+            values |= {family.name, family.base.code, family.addon.code}
+    assert len(values) > len(WorklistStatus)
+    assert [value for value in values if set(value) & set(',"\r\n')] == []
+
+
+def test_rows_of_two_practices_export_every_line_in_one_name_order() -> None:
+    """The COPY ranks the patients and reads the practitioners of the rows it is given,
+    not of one practice: rows of two practices (no caller mixes them; the file must not
+    lose lines if one does) give the Python writer's file."""
+    month = dt.date(2026, 3, 1)
+    first = generated_practice("gen-two-a", patients=12, entries=150, seed=7)
+    second = generated_practice("gen-two-b", patients=12, entries=150, seed=8)
+    close(first, month)
+    close(second, month)
+    rows = WorklistRow.objects.filter(month=month, practice__in=[first, second]).select_related(
+        "patient", "billing_practitioner"
+    )
+    expected = by_python(rows)
+    assert by_copy(rows) == expected
+    practices = {row.practice_id for row in rows.filter(billable=True)}
+    assert practices == {first.pk, second.pk}
