@@ -265,6 +265,9 @@ def main() -> None:
         if not month_is_closed(practice, config.month):
             seconds, _ = run.timed(lambda: close_month(practice, billing_user, config.month))
             run.emit("close_seconds", round(seconds, 2), "s")
+            # As `make bench` does after its close: what autovacuum does after the close's
+            # bulk writes in production (it is off on some machines here).
+            run.psql(config.database, "ANALYZE")
         measure_exports(
             practice=practice,
             billing_user=billing_user,

@@ -6,7 +6,11 @@ database's work and Python's overlap on two cores.
 
 Only outside a transaction: the second connection sees what is committed, and a
 transaction's own writes are not. Inside one (a test's, or a caller's), and on other
-databases, the chunks are read in turn as before."""
+databases, the chunks are read in turn as before.
+
+The month close reads ahead in its own way (billing.close.close_run_inline): its reads
+are handed to chunks it locks and may find done, and a read's error is raised inside
+that chunk's transaction."""
 
 from __future__ import annotations
 
