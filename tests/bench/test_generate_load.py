@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import io
 import itertools
-import json
 import os
 import subprocess
 import sys
@@ -22,6 +21,7 @@ from billing.rules import evaluate, parse_facts
 from billing.selectors import patients_month_facts, practice_rulebook
 from ccm.models import Practice, User
 from patients.models import ChronicCondition, Consent, Patient
+from tests.generated_load import generate_load
 from timelog.models import TimeActivity, TimeShare
 
 pytestmark = pytest.mark.django_db
@@ -29,23 +29,7 @@ MARCH = dt.date(2026, 3, 1)
 
 
 def generate(slug: str, patients: int, entries: int, seed: int = 1) -> dict[str, int]:
-    out = io.StringIO()
-    call_command(
-        "generate_load",
-        "--practice",
-        slug,
-        "--patients",
-        str(patients),
-        "--entries",
-        str(entries),
-        "--month",
-        "2026-03",
-        "--seed",
-        str(seed),
-        stdout=out,
-    )
-    counts: dict[str, int] = json.loads(out.getvalue())
-    return counts
+    return generate_load(slug, patients=patients, entries=entries, seed=seed)
 
 
 def fingerprint(slug: str) -> list[tuple[object, ...]]:

@@ -33,26 +33,14 @@ from billing.worklist import (
 from ccm.models import AuditEvent, Practice, User
 from patients.models import Patient
 from tests.billing.conftest import MonthScenario
+from tests.generated_load import generate_load
 
 pytestmark = pytest.mark.django_db
 
 
 def generated_practice(slug: str, *, patients: int, entries: int, seed: int) -> Practice:
     """A practice filled by the bench's load generator for March 2026."""
-    call_command(
-        "generate_load",
-        "--practice",
-        slug,
-        "--patients",
-        str(patients),
-        "--entries",
-        str(entries),
-        "--month",
-        "2026-03",
-        "--seed",
-        str(seed),
-        stdout=io.StringIO(),
-    )
+    generate_load(slug, patients=patients, entries=entries, seed=seed)
     return Practice.objects.get(slug=slug)
 
 
